@@ -1,0 +1,495 @@
+"""Every write to the pipeline. Views, serializers, admin actions and tasks call these; none of them
+sets ``stage``/``status`` or writes a StageTransition itself."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pipeline.errors import DealClosed, GateFailed, StageConflict
+from pipeline.models import (
+    STAGE_POSITION,
+    Account,
+    Activity,
+    ActivityKind,
+    Channel,
+    Contact,
+    Deal,
+    DealStatus,
+    DeliveryStatus,
+    GateField,
+    GateRule,
+    LostReason,
+    Stage,
+    StageTransition,
+    TransitionKind,
+)
+from pipeline.selectors import active_gates
+from salesladder.errors import DomainError
+from salesladder.org.models import Team, User
+from salesladder.org.selectors import rep_team
+
+# Fields deal_update may change. Stage and status move only through deal_move / deal_lose / deal_reopen.
+DEAL_EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "account",
+        "contact",
+        "owner",
+        "amount",
+        "currency",
+        "expected_close_date",
+        "needs_summary",
+        "signed_on",
+        "contract_amount",
+        "delivery_status",
+        "source",
+        "external_id",
+        "notes",
+    }
+)
+
+_COMPANY_SUFFIXES = re.compile(
+    r"\b(inc|incorporated|ltd|limited|llc|gmbh|co|corp|corporation|company|plc|sa|ag|bv)\b\.?", re.IGNORECASE
+)
+_CN_SUFFIXES = ("有限责任公司", "股份有限公司", "有限公司", "集团", "公司")
+
+
+def normalize_company_name(name: str) -> str:
+    """A matching key for company names: case, width, punctuation and legal suffixes do not matter."""
+    text = unicodedata.normalize("NFKC", name).strip().lower()
+    for suffix in _CN_SUFFIXES:
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[: -len(suffix)]
+    text = _COMPANY_SUFFIXES.sub(" ", text)
+    text = re.sub(r"[^\w]+", " ", text)
+    return " ".join(text.split())
+
+
+# --- accounts and contacts -------------------------------------------------------------------
+
+
+def account_create(*, name: str, owner: User, domain: str = "") -> Account:
+    name = name.strip()
+    if not name:
+        raise DomainError({"name": [_("This field may not be blank.")]})
+    return Account.objects.create(
+        name=name, normalized_name=normalize_company_name(name), domain=domain.strip().lower(), owner=owner
+    )
+
+
+def account_update(*, account: Account, name: str | None = None, domain: str | None = None) -> Account:
+    if name is not None:
+        if not name.strip():
+            raise DomainError({"name": [_("This field may not be blank.")]})
+        account.name = name.strip()
+        account.normalized_name = normalize_company_name(account.name)
+    if domain is not None:
+        account.domain = domain.strip().lower()
+    account.save()
+    return account
+
+
+def contact_create(*, account: Account, name: str, email: str = "", phone: str = "", title: str = "") -> Contact:
+    if not name.strip():
+        raise DomainError({"name": [_("This field may not be blank.")]})
+    return Contact.objects.create(account=account, name=name.strip(), email=email.strip(), phone=phone, title=title)
+
+
+# --- gates -----------------------------------------------------------------------------------
+
+
+def _gate_passes(deal: Deal, field: str, rule: str) -> bool:
+    value = getattr(deal, "contact_id" if field == GateField.CONTACT else field)
+    if rule == GateRule.POSITIVE:
+        return value is not None and Decimal(value) > 0
+    if isinstance(value, str):
+        return bool(value.strip())
+    return value is not None
+
+
+def _gate_message(field: str, rule: str) -> str:
+    label = GateField(field).label
+    if rule == GateRule.POSITIVE:
+        return _("%(field)s must be greater than zero to enter this stage.") % {"field": label}
+    return _("%(field)s is required to enter this stage.") % {"field": label}
+
+
+def gate_errors(*, deal: Deal, stages: Iterable[str]) -> dict[str, list[str]]:
+    """Field errors for every gate of ``stages`` the deal fails; empty when all pass."""
+    gates = active_gates()
+    errors: dict[str, list[str]] = {}
+    for stage in stages:
+        for field, rule in gates.get(stage, ()):
+            if not _gate_passes(deal, field, rule):
+                msg = _gate_message(field, rule)
+                if msg not in errors.get(field, []):
+                    errors.setdefault(field, []).append(msg)
+    return errors
+
+
+def _rungs_between(from_stage: str | None, to_stage: str) -> list[str]:
+    """The rungs entered when climbing from ``from_stage`` (exclusive; None = below the ladder) to ``to_stage``."""
+    start = STAGE_POSITION[from_stage] if from_stage else 0
+    return [s for s in Stage.values if start < STAGE_POSITION[s] <= STAGE_POSITION[to_stage]]
+
+
+def _first_failing_stage(deal: Deal, rungs: list[str]) -> str:
+    for stage in rungs:
+        if gate_errors(deal=deal, stages=[stage]):
+            return stage
+    return rungs[-1]
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+def _record(
+    *,
+    deal: Deal,
+    kind: str,
+    from_stage: str,
+    to_stage: str,
+    from_status: str,
+    to_status: str,
+    at: datetime,
+    actor: User | None,
+    channel: str,
+) -> StageTransition:
+    return StageTransition(
+        deal=deal,
+        kind=kind,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        from_status=from_status,
+        to_status=to_status,
+        occurred_at=at,
+        actor=actor,
+        channel=channel,
+        owner_id=deal.owner_id,
+        team_id=deal.team_id,
+    )
+
+
+def _team_for_owner(owner: User, team: Team | None) -> Team:
+    team = team or rep_team(user=owner)
+    if team is None:
+        raise DomainError({"owner": [_("%(user)s is not a member of any team.") % {"user": owner}]})
+    return team
+
+
+def _apply_fields(deal: Deal, fields: Mapping[str, Any]) -> list[str]:
+    unknown = set(fields) - DEAL_EDITABLE_FIELDS
+    if unknown:
+        raise DomainError({f: [_("This field cannot be changed here.")] for f in sorted(unknown)})
+    changed = []
+    for name, value in fields.items():
+        if name == "owner" and value != deal.owner:
+            deal.owner = value
+            deal.team = _team_for_owner(value, None)
+            changed += ["owner", "team"]
+        elif getattr(deal, name) != value:
+            setattr(deal, name, value)
+            changed.append(name)
+    if deal.contact_id and deal.contact.account_id != deal.account_id:
+        raise DomainError({"contact": [_("The contact belongs to another account.")]})
+    return changed
+
+
+@transaction.atomic
+def deal_create(
+    *,
+    title: str,
+    account: Account,
+    owner: User,
+    actor: User | None,
+    channel: str = Channel.UI,
+    stage: str = Stage.PREP,
+    team: Team | None = None,
+    at: datetime | None = None,
+    **fields: Any,
+) -> Deal:
+    """Create a deal at ``stage``; every rung up to it is entered (gates checked, one transition each)."""
+    at = at or timezone.now()
+    if not title.strip():
+        raise DomainError({"title": [_("This field may not be blank.")]})
+    if stage not in STAGE_POSITION:
+        raise DomainError({"stage": [_("Unknown stage.")]})
+    deal = Deal(title=title.strip(), account=account, owner=owner, team=_team_for_owner(owner, team))
+    _apply_fields(deal, fields)
+    rungs = _rungs_between(None, stage)
+    errors = gate_errors(deal=deal, stages=rungs)
+    if errors:
+        raise GateFailed(errors, stage=_first_failing_stage(deal, rungs))
+    deal.stage = stage
+    deal.status = DealStatus.WON if stage == Stage.SIGNING else DealStatus.OPEN
+    if deal.status == DealStatus.WON:
+        deal.delivery_status = deal.delivery_status or DeliveryStatus.NOT_STARTED
+        deal.closed_at = at
+    deal.stage_entered_at = at
+    deal.created_at = at
+    deal.last_activity_at = at
+    deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+    deal.save()
+    previous = ""
+    transitions = []
+    for i, rung in enumerate(rungs):
+        transitions.append(
+            _record(
+                deal=deal,
+                kind=TransitionKind.CREATE if i == 0 else TransitionKind.FORWARD,
+                from_stage=previous,
+                to_stage=rung,
+                from_status="" if i == 0 else DealStatus.OPEN,
+                to_status=DealStatus.WON if rung == Stage.SIGNING else DealStatus.OPEN,
+                at=at,
+                actor=actor,
+                channel=channel,
+            )
+        )
+        previous = rung
+    StageTransition.objects.bulk_create(transitions)
+    return deal
+
+
+def _locked(deal: Deal) -> Deal:
+    return Deal.objects.select_for_update().select_related("owner", "team").get(pk=deal.pk)
+
+
+@transaction.atomic
+def deal_update(*, deal: Deal, actor: User | None, **fields: Any) -> Deal:
+    """Edit a deal's fields. Never stage or status; owner changes re-attribute the team."""
+    if "stage" in fields or "status" in fields:
+        raise DomainError(
+            {
+                f: [_("Stage and status change only by moving, losing or reopening the deal.")]
+                for f in ("stage", "status")
+                if f in fields
+            }
+        )
+    deal = _locked(deal)
+    changed = _apply_fields(deal, fields)
+    if changed:
+        if "title" in changed and not deal.title.strip():
+            raise DomainError({"title": [_("This field may not be blank.")]})
+        deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+        deal.save(update_fields=[*set(changed), "updated_at"])
+    return deal
+
+
+@transaction.atomic
+def deal_move(
+    *,
+    deal: Deal,
+    to_stage: str,
+    actor: User | None,
+    channel: str = Channel.UI,
+    expected_stage: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Deal:
+    """Move an open deal to ``to_stage``.
+
+    Forward moves check the gates of every rung passed and write one transition per rung (same
+    timestamp); backward moves write one transition. ``fields`` are applied first, in the same
+    transaction, so a UI can fill a failed gate and move in one step without half-saving.
+    """
+    at = at or timezone.now()
+    if to_stage not in STAGE_POSITION:
+        raise DomainError({"to_stage": [_("Unknown stage.")]})
+    deal = _locked(deal)
+    if expected_stage and (deal.stage != expected_stage or deal.status != DealStatus.OPEN):
+        raise StageConflict(current_stage=deal.stage, current_status=deal.status)
+    if deal.status != DealStatus.OPEN:
+        raise DealClosed(
+            _("Only open deals can be moved; this deal is %(status)s.") % {"status": deal.get_status_display()}
+        )
+    changed = _apply_fields(deal, fields or {})
+    if to_stage == deal.stage:
+        if changed:
+            deal.save(update_fields=[*set(changed), "updated_at"])
+        return deal
+
+    from_stage = deal.stage
+    forward = STAGE_POSITION[to_stage] > STAGE_POSITION[from_stage]
+    transitions = []
+    if forward:
+        rungs = _rungs_between(from_stage, to_stage)
+        errors = gate_errors(deal=deal, stages=rungs)
+        if errors:
+            raise GateFailed(errors, stage=_first_failing_stage(deal, rungs))
+        previous = from_stage
+        for rung in rungs:
+            transitions.append(
+                _record(
+                    deal=deal,
+                    kind=TransitionKind.FORWARD,
+                    from_stage=previous,
+                    to_stage=rung,
+                    from_status=DealStatus.OPEN,
+                    to_status=DealStatus.WON if rung == Stage.SIGNING else DealStatus.OPEN,
+                    at=at,
+                    actor=actor,
+                    channel=channel,
+                )
+            )
+            previous = rung
+    else:
+        transitions.append(
+            _record(
+                deal=deal,
+                kind=TransitionKind.BACKWARD,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                from_status=DealStatus.OPEN,
+                to_status=DealStatus.OPEN,
+                at=at,
+                actor=actor,
+                channel=channel,
+            )
+        )
+    deal.stage = to_stage
+    deal.stage_entered_at = at
+    update = {"stage", "stage_entered_at", "updated_at", *changed}
+    if to_stage == Stage.SIGNING:
+        deal.status = DealStatus.WON
+        deal.closed_at = at
+        deal.delivery_status = deal.delivery_status or DeliveryStatus.NOT_STARTED
+        deal.is_stale = False
+        update |= {"status", "closed_at", "delivery_status", "is_stale"}
+    deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+    deal.save(update_fields=sorted(update))
+    StageTransition.objects.bulk_create(transitions)
+    return deal
+
+
+@transaction.atomic
+def deal_lose(
+    *,
+    deal: Deal,
+    reason: LostReason | None,
+    actor: User | None,
+    note: str = "",
+    channel: str = Channel.UI,
+    expected_stage: str | None = None,
+    at: datetime | None = None,
+) -> Deal:
+    at = at or timezone.now()
+    if reason is None:
+        raise DomainError({"reason": [_("Choose why the deal was lost.")]})
+    deal = _locked(deal)
+    if expected_stage and deal.stage != expected_stage:
+        raise StageConflict(current_stage=deal.stage, current_status=deal.status)
+    if deal.status != DealStatus.OPEN:
+        raise DealClosed(
+            _("Only open deals can be lost; this deal is %(status)s.") % {"status": deal.get_status_display()}
+        )
+    deal.status = DealStatus.LOST
+    deal.lost_reason = reason
+    deal.lost_note = note.strip()
+    deal.closed_at = at
+    deal.is_stale = False
+    deal.save(update_fields=["status", "lost_reason", "lost_note", "closed_at", "is_stale", "updated_at"])
+    _record(
+        deal=deal,
+        kind=TransitionKind.LOSE,
+        from_stage=deal.stage,
+        to_stage=deal.stage,
+        from_status=DealStatus.OPEN,
+        to_status=DealStatus.LOST,
+        at=at,
+        actor=actor,
+        channel=channel,
+    ).save()
+    return deal
+
+
+@transaction.atomic
+def deal_reopen(*, deal: Deal, actor: User | None, channel: str = Channel.UI, at: datetime | None = None) -> Deal:
+    """Reopen a lost deal into the stage it was lost from."""
+    at = at or timezone.now()
+    deal = _locked(deal)
+    if deal.status != DealStatus.LOST:
+        raise DealClosed(
+            _("Only lost deals can be reopened; this deal is %(status)s.") % {"status": deal.get_status_display()}
+        )
+    deal.status = DealStatus.OPEN
+    deal.lost_reason = None
+    deal.lost_note = ""
+    deal.closed_at = None
+    deal.last_activity_at = at
+    deal.save(update_fields=["status", "lost_reason", "lost_note", "closed_at", "last_activity_at", "updated_at"])
+    _record(
+        deal=deal,
+        kind=TransitionKind.REOPEN,
+        from_stage=deal.stage,
+        to_stage=deal.stage,
+        from_status=DealStatus.LOST,
+        to_status=DealStatus.OPEN,
+        at=at,
+        actor=actor,
+        channel=channel,
+    ).save()
+    return deal
+
+
+# --- activities ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    deal: Deal,
+    kind: str,
+    subject: str,
+    actor: User,
+    body: str = "",
+    due_at: datetime | None = None,
+    done: bool | None = None,
+    at: datetime | None = None,
+) -> Activity:
+    """Log a call, email, meeting or note (done when logged) or add a task (open until completed).
+
+    Any activity counts as touching the deal: it clears the stale flag and restarts the stale clock.
+    """
+    at = at or timezone.now()
+    if kind not in ActivityKind.values:
+        raise DomainError({"kind": [_("Unknown activity kind.")]})
+    if not subject.strip():
+        raise DomainError({"subject": [_("This field may not be blank.")]})
+    if done is None:
+        done = kind != ActivityKind.TASK
+    if kind == ActivityKind.TASK and due_at is None and not done:
+        raise DomainError({"due_at": [_("A task needs a due date.")]})
+    activity = Activity.objects.create(
+        deal=deal,
+        kind=kind,
+        subject=subject.strip(),
+        body=body,
+        due_at=due_at,
+        done_at=at if done else None,
+        owner=actor,
+        created_at=at,
+    )
+    Deal.objects.filter(pk=deal.pk).update(last_activity_at=at, is_stale=False, updated_at=timezone.now())
+    return activity
+
+
+@transaction.atomic
+def activity_complete(*, activity: Activity, actor: User, at: datetime | None = None) -> Activity:
+    at = at or timezone.now()
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    if activity.done_at is not None:
+        return activity  # completing twice is harmless: retries and double clicks
+    activity.done_at = at
+    activity.save(update_fields=["done_at"])
+    Deal.objects.filter(pk=activity.deal_id).update(last_activity_at=at, is_stale=False, updated_at=timezone.now())
+    return activity
