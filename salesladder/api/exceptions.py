@@ -1,0 +1,49 @@
+"""One exception handler for the whole API.
+
+Every error answers JSON with field-level detail, in one shape:
+``{"errors": {"field": ["message", ...]}, "detail": "summary"}``; domain errors map to 400/409,
+DRF's own errors keep their status (401/403/404/405/413/415/429...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from salesladder.errors import DomainError
+
+
+def _as_field_errors(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {str(k): v if isinstance(v, list | dict) else [v] for k, v in detail.items()}
+    if isinstance(detail, list):
+        return {"non_field_errors": detail}
+    return {"non_field_errors": [detail]}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        body: dict[str, Any] = {"errors": exc.errors, "detail": exc.message}
+        extra = getattr(exc, "api_extra", None)
+        if callable(extra):
+            body.update(extra())
+        return Response(body, status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"errors": _as_field_errors(exc.detail), "detail": "Invalid input."}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.APIException):
+        detail = response.data.get("detail", str(exc)) if isinstance(response.data, dict) else str(exc)
+        response.data = {"errors": {"non_field_errors": [str(detail)]}, "detail": str(detail)}
+    return response
