@@ -1,4 +1,4 @@
-"""Every write to the pipeline. Views, serializers, admin actions and tasks call these; none of them
+"""Deals, accounts, contacts and activities. Views, serializers, admin actions and tasks call these; none
 sets ``stage``/``status`` or writes a StageTransition itself."""
 
 from __future__ import annotations

@@ -1,0 +1,33 @@
+"""Every write to the pipeline, one module per aggregate; import from here."""
+
+from pipeline.services.deals import (
+    DEAL_EDITABLE_FIELDS,
+    account_create,
+    account_update,
+    activity_complete,
+    activity_log,
+    contact_create,
+    deal_create,
+    deal_lose,
+    deal_move,
+    deal_reopen,
+    deal_update,
+    gate_errors,
+    normalize_company_name,
+)
+
+__all__ = [
+    "DEAL_EDITABLE_FIELDS",
+    "account_create",
+    "account_update",
+    "activity_complete",
+    "activity_log",
+    "contact_create",
+    "deal_create",
+    "deal_lose",
+    "deal_move",
+    "deal_reopen",
+    "deal_update",
+    "gate_errors",
+    "normalize_company_name",
+]
