@@ -10,7 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -102,6 +104,34 @@ def contact_create(*, account: Account, name: str, email: str = "", phone: str =
     if not name.strip():
         raise DomainError({"name": [_("This field may not be blank.")]})
     return Contact.objects.create(account=account, name=name.strip(), email=email.strip(), phone=phone, title=title)
+
+
+def contact_update(
+    *,
+    contact: Contact,
+    name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    title: str | None = None,
+    account: Account | None = None,
+) -> Contact:
+    """Edit a contact; ``None`` leaves a field alone. Moving it to another account keeps its deals' link."""
+    if name is not None:
+        if not name.strip():
+            raise DomainError({"name": [_("This field may not be blank.")]})
+        contact.name = name.strip()
+    if email is not None:
+        contact.email = email.strip()
+    if phone is not None:
+        contact.phone = phone
+    if title is not None:
+        contact.title = title
+    if account is not None and account.pk != contact.account_id:
+        if contact.deals.exclude(account=account).exists():
+            raise DomainError({"account": [_("The contact is on deals of its current account.")]})
+        contact.account = account
+    contact.save()
+    return contact
 
 
 # --- gates -----------------------------------------------------------------------------------
@@ -237,7 +267,7 @@ def deal_create(
     deal.stage_entered_at = at
     deal.created_at = at
     deal.last_activity_at = at
-    deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+    _validate(deal)
     deal.save()
     previous = ""
     transitions = []
@@ -261,7 +291,16 @@ def deal_create(
 
 
 def _locked(deal: Deal) -> Deal:
-    return Deal.objects.select_for_update().select_related("owner", "team").get(pk=deal.pk)
+    # of=("self",): lock the deal row only, not the owner's and team's rows joined in.
+    return Deal.objects.select_for_update(of=("self",)).select_related("owner", "team").get(pk=deal.pk)
+
+
+def _validate(deal: Deal) -> None:
+    """Model validation (e.g. negative amounts) as a field-level domain error, never a bare ValidationError."""
+    try:
+        deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+    except ValidationError as exc:
+        raise DomainError(exc.message_dict) from exc
 
 
 @transaction.atomic
@@ -280,7 +319,7 @@ def deal_update(*, deal: Deal, actor: User | None, **fields: Any) -> Deal:
     if changed:
         if "title" in changed and not deal.title.strip():
             raise DomainError({"title": [_("This field may not be blank.")]})
-        deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+        _validate(deal)
         deal.save(update_fields=[*set(changed), "updated_at"])
     return deal
 
@@ -315,6 +354,7 @@ def deal_move(
     changed = _apply_fields(deal, fields or {})
     if to_stage == deal.stage:
         if changed:
+            _validate(deal)
             deal.save(update_fields=[*set(changed), "updated_at"])
         return deal
 
@@ -365,7 +405,7 @@ def deal_move(
         deal.delivery_status = deal.delivery_status or DeliveryStatus.NOT_STARTED
         deal.is_stale = False
         update |= {"status", "closed_at", "delivery_status", "is_stale"}
-    deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+    _validate(deal)
     deal.save(update_fields=sorted(update))
     StageTransition.objects.bulk_create(transitions)
     return deal
@@ -444,6 +484,16 @@ def deal_reopen(*, deal: Deal, actor: User | None, channel: str = Channel.UI, at
 # --- activities ------------------------------------------------------------------------------
 
 
+def _touch(*, deal_id: int, at: datetime) -> None:
+    """Restart the deal's stale clock; a back-dated activity never moves ``last_activity_at`` backwards."""
+    newer = Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=at)
+    Deal.objects.filter(pk=deal_id).update(
+        last_activity_at=Case(When(newer, then=Value(at)), default=F("last_activity_at")),
+        is_stale=False,
+        updated_at=timezone.now(),
+    )
+
+
 @transaction.atomic
 def activity_log(
     *,
@@ -479,7 +529,7 @@ def activity_log(
         owner=actor,
         created_at=at,
     )
-    Deal.objects.filter(pk=deal.pk).update(last_activity_at=at, is_stale=False, updated_at=timezone.now())
+    _touch(deal_id=deal.pk, at=at)
     return activity
 
 
@@ -491,5 +541,5 @@ def activity_complete(*, activity: Activity, actor: User, at: datetime | None = 
         return activity  # completing twice is harmless: retries and double clicks
     activity.done_at = at
     activity.save(update_fields=["done_at"])
-    Deal.objects.filter(pk=activity.deal_id).update(last_activity_at=at, is_stale=False, updated_at=timezone.now())
+    _touch(deal_id=activity.deal_id, at=at)
     return activity

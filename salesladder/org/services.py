@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from salesladder.errors import DomainError
-from salesladder.org.models import Membership, Role, Team, User
-from salesladder.org.selectors import team_descendant_ids
+from salesladder.org.models import ApiScope, ApiToken, Membership, Role, Team, User
+from salesladder.org.selectors import rep_team, team_descendant_ids
 
 
 @transaction.atomic
@@ -37,6 +44,7 @@ def membership_set(*, user: User, team: Team, role: Role) -> Membership:
     if role == Role.REP:
         Membership.objects.filter(user=user, role=Role.REP).exclude(team=team).delete()
     membership, _ = Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+    user.__dict__.pop("_managed_team_ids", None)  # the scoping cache on this object is now out of date
     return membership
 
 
@@ -74,3 +82,68 @@ def user_create(
     if team is not None:
         membership_set(user=user, team=team, role=Role(role or Role.REP))
     return user
+
+
+# --- integration tokens ----------------------------------------------------------------------
+
+API_KEY_PREFIX = "sl_"
+
+
+def api_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_prefix(key: str) -> str | None:
+    """The lookup prefix of ``sl_<prefix>_<secret>``, or ``None`` when the key is not shaped like ours."""
+    if not key.startswith(API_KEY_PREFIX):
+        return None
+    prefix, sep, secret = key[len(API_KEY_PREFIX) :].partition("_")
+    if len(prefix) != 8 or not sep or not secret:
+        return None
+    return prefix
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    user: User,
+    name: str,
+    scopes: Iterable[str] = (),
+    team: Team | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token and return it with its plain key, which is never stored and cannot be shown again.
+
+    No scopes means a full-access token acting as ``user``. ``team`` (default: the user's team) is where
+    leads pushed with the token are assigned round-robin.
+    """
+    name = name.strip()
+    if not name:
+        raise DomainError({"name": [_("This field may not be blank.")]})
+    scopes = sorted(set(scopes))
+    unknown = [s for s in scopes if s not in ApiScope.values]
+    if unknown:
+        raise DomainError({"scopes": [_("Unknown scope %(scope)s.") % {"scope": s} for s in unknown]})
+    if not user.is_active:
+        raise DomainError({"user": [_("Inactive users cannot have tokens.")]})
+    prefix = secrets.token_hex(4)
+    key = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken.objects.create(
+        user=user,
+        name=name,
+        team=team or rep_team(user=user),
+        prefix=prefix,
+        key_hash=api_key_hash(key),
+        scopes=scopes,
+        expires_at=expires_at,
+    )
+    return token, key
+
+
+def api_token_revoke(*, token: ApiToken, actor: User | None = None) -> ApiToken:
+    """Revoke a token; revoking twice keeps the first revocation time."""
+    if actor is not None and not actor.is_superuser and token.user_id != actor.pk:
+        raise DomainError(_("You can only revoke your own tokens."))
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    return token
