@@ -77,7 +77,7 @@ class TransitionInline(admin.TabularInline):
     model = StageTransition
     extra = 0
     can_delete = False
-    fields = [
+    fields = readonly_fields = (
         "occurred_at",
         "kind",
         "from_stage",
@@ -88,8 +88,7 @@ class TransitionInline(admin.TabularInline):
         "team",
         "actor",
         "channel",
-    ]
-    readonly_fields = fields
+    )
     ordering = ["occurred_at", "pk"]
 
     def has_add_permission(self, request: HttpRequest, obj: Deal | None = None) -> bool:
@@ -99,8 +98,7 @@ class TransitionInline(admin.TabularInline):
 class ActivityInline(admin.TabularInline):
     model = Activity
     extra = 0
-    fields = ["created_at", "kind", "subject", "due_at", "done_at", "owner"]
-    readonly_fields = fields
+    fields = readonly_fields = ("created_at", "kind", "subject", "due_at", "done_at", "owner")
     can_delete = False
     show_change_link = True
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from django.utils.functional import Promise
+
 
 class DomainError(Exception):
     """A request that breaks a business rule. ``errors`` maps a field (or ``non_field_errors``) to messages."""
@@ -16,8 +18,8 @@ class DomainError(Exception):
     status_code = 400
     default_field = "non_field_errors"
 
-    def __init__(self, errors: Mapping[str, Sequence[str]] | str):
-        if isinstance(errors, str):
+    def __init__(self, errors: Mapping[str, Sequence[object]] | str | Promise):
+        if not isinstance(errors, Mapping):
             errors = {self.default_field: [errors]}
         self.errors: dict[str, list[str]] = {field: [str(m) for m in msgs] for field, msgs in errors.items()}
         super().__init__(self.message)

@@ -1,7 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from salesladder.org.models import Membership, Team, User
+from salesladder.org.models import ApiToken, Membership, Team, User
+from salesladder.org.services import api_token_revoke
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,7 +21,7 @@ class UserAdmin(BaseUserAdmin):
     inlines = [MembershipInline]
     list_display = ["username", "email", "first_name", "last_name", "is_superuser", "is_active", "last_login"]
     list_filter = ["is_superuser", "is_active", "memberships__role", "memberships__team"]
-    fieldsets = (*BaseUserAdmin.fieldsets, ("SalesLadder", {"fields": ["language"]}))
+    fieldsets = (*(BaseUserAdmin.fieldsets or ()), ("SalesLadder", {"fields": ["language"]}))
 
 
 class ChildTeamInline(admin.TabularInline):
@@ -41,3 +47,44 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["user__username", "user__email", "team__name"]
     autocomplete_fields = ["user", "team"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created with ``create_api_token`` or the profile page (the key is shown once there);
+    here they can be inspected and revoked. The key itself is never stored, so never shown."""
+
+    list_display = ["name", "user", "key_prefix", "scope_list", "team", "created_at", "last_used_at", "state"]
+    list_filter = ["revoked_at", "team"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["user", "key_prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "user", "key_prefix", "scopes", "team", "expires_at", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user", "team"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("key"))
+    def key_prefix(self, obj: ApiToken) -> str:
+        return f"sl_{obj.prefix}_…"
+
+    @admin.display(description=_("scopes"))
+    def scope_list(self, obj: ApiToken) -> str:
+        return ", ".join(obj.scopes) or str(_("full access"))
+
+    @admin.display(description=_("state"))
+    def state(self, obj: ApiToken) -> str:
+        if obj.revoked_at:
+            return str(_("revoked"))
+        if obj.expires_at and obj.expires_at <= timezone.now():
+            return str(_("expired"))
+        return str(_("active"))
+
+    @admin.action(description=_("Revoke selected tokens"))
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        count = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(token=token, actor=request.user)  # type: ignore[arg-type]
+            count += 1
+        self.message_user(request, ngettext("%d token revoked.", "%d tokens revoked.", count) % count, messages.SUCCESS)

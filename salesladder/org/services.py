@@ -7,6 +7,8 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
+from typing import Literal
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,7 +26,7 @@ def team_create(*, name: str, parent: Team | None = None) -> Team:
 
 
 @transaction.atomic
-def team_update(*, team: Team, name: str | None = None, parent: Team | None | bool = False) -> Team:
+def team_update(*, team: Team, name: str | None = None, parent: Team | None | Literal[False] = False) -> Team:
     """``parent=False`` leaves the parent alone; ``None`` makes the team top-level."""
     if name is not None and name != team.name:
         if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
@@ -33,7 +35,7 @@ def team_update(*, team: Team, name: str | None = None, parent: Team | None | bo
     if parent is not False:
         if parent is not None and parent.pk in team_descendant_ids(team_ids=[team.pk]):
             raise DomainError({"parent": ["A team cannot be placed under itself or one of its sub-teams."]})
-        team.parent = parent  # type: ignore[assignment]
+        team.parent = parent
     team.save()
     return team
 
