@@ -1,0 +1,271 @@
+"""The counting SQL (SPEC §3), shared by the live services and the nightly snapshots.
+
+Every function runs ONE aggregate query for one scope type and returns ``{(scope_id, stage): value}``.
+The scope type decides how a transition is attributed (always by the owner/team stored on the
+transition, i.e. *at that moment*):
+
+- rep:  ``owner_id``;
+- team: ``team_id`` mapped to every ancestor team through a small closure (teams are few), so a
+  team includes its sub-teams and a deal counts once per team even if it climbed in two sub-teams;
+- org:  everything, key 0.
+
+Counting rules (our reading of SPEC §3, also in docs/counting.md):
+
+- an *entry* into stage s is a transition of kind ``create`` or ``forward`` whose ``to_stage`` is s;
+  ``lose``/``reopen`` stay on the same stage and are status changes, not entries; a ``backward``
+  move is not an entry either (the deal does not *climb into* the lower rung) — the forward move
+  after it is an entry of the rung it climbs into again;
+- entered(s) counts distinct deals, so a deal entering s twice in a period counts once;
+- the period is ``[start, end)`` at midnight in the organisation's time zone.
+
+Plain SQL with ``COUNT(DISTINCT ...)`` and window functions, valid on PostgreSQL and SQLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from pipeline.models import Deal, LostReason, StageConfig, StageTransition
+from targets.models import ScopeType
+
+T = StageTransition._meta.db_table
+ENTRY_SQL = "('create', 'forward')"
+MOVE_SQL = "('create', 'forward', 'backward')"
+
+
+def db_dt(value: datetime) -> Any:
+    """A datetime as the backend stores it (naive UTC text on SQLite), for raw SQL parameters."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+@dataclass
+class Grouping:
+    """How one scope type keys a transition row aliased ``alias``: a key expression, an optional
+    closure CTE, and an optional filter restricting the scopes computed."""
+
+    scope_type: str
+    key: str
+    cte: str = ""
+    cte_params: list[Any] = field(default_factory=list)
+    join: str = ""
+    where: str = ""
+    where_params: list[Any] = field(default_factory=list)
+
+    def for_alias(self, alias: str) -> Grouping:
+        def sub(text: str) -> str:
+            return text.replace("{a}", alias)
+
+        return Grouping(
+            self.scope_type,
+            sub(self.key),
+            self.cte,
+            self.cte_params,
+            sub(self.join),
+            sub(self.where),
+            self.where_params,
+        )
+
+    def with_clause(self, *more: str) -> str:
+        parts = [p for p in (self.cte, *more) if p]
+        return ("WITH " + ", ".join(parts)) if parts else ""
+
+
+def _in_list(values: Sequence[int]) -> str:
+    return "(" + ", ".join(["%s"] * len(values)) + ")"
+
+
+def group_users(user_ids: Iterable[int] | None = None) -> Grouping:
+    """Per rep; ``user_ids`` restricts the reps computed (None: every owner in the data)."""
+    if user_ids is None:
+        return Grouping(ScopeType.USER, "{a}.owner_id")
+    ids = sorted(set(user_ids)) or [-1]
+    return Grouping(ScopeType.USER, "{a}.owner_id", where=f"AND {{a}}.owner_id IN {_in_list(ids)}", where_params=ids)
+
+
+def group_team(team_id: int, team_ids: Iterable[int]) -> Grouping:
+    """One team with its sub-teams (``team_ids``): a plain ``IN`` filter the team index can serve."""
+    ids = sorted(set(team_ids)) or [-1]
+    return Grouping(ScopeType.TEAM, str(int(team_id)), where=f"AND {{a}}.team_id IN {_in_list(ids)}", where_params=ids)
+
+
+def group_teams(closure: Sequence[tuple[int, int]]) -> Grouping:
+    """Every team of ``closure`` = ``[(team_id, ancestor_or_self_id), ...]``; a row counts for each ancestor."""
+    pairs = list(closure) or [(-1, -1)]
+    values = ", ".join(["(%s, %s)"] * len(pairs))
+    return Grouping(
+        ScopeType.TEAM,
+        "c.ancestor_id",
+        cte=f"closure(team_id, ancestor_id) AS (VALUES {values})",
+        cte_params=[v for pair in pairs for v in pair],
+        join="JOIN closure c ON c.team_id = {a}.team_id",
+    )
+
+
+def group_org() -> Grouping:
+    return Grouping(ScopeType.ORG, "0")
+
+
+Counts = dict[tuple[int, str], int]
+
+
+def _run(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def entered_counts(g: Grouping, *, start: datetime, cutoff: datetime) -> Counts:
+    """entered(s) per scope: distinct deals with an entry into s in ``[start, cutoff)``."""
+    g = g.for_alias("t")
+    sql = f"""
+        {g.with_clause()}
+        SELECT {g.key} AS scope_id, t.to_stage, COUNT(DISTINCT t.deal_id)
+        FROM {T} t {g.join}
+        WHERE t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+        GROUP BY 1, 2"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params])
+    return {(int(scope_id), stage): int(n) for scope_id, stage, n in rows}
+
+
+def cohort_counts(g: Grouping, *, start: datetime, cutoff: datetime, reached_by: datetime) -> Counts:
+    """Cohort view: of the deals entering ``prep`` in ``[start, cutoff)`` in the scope, how many have
+    entered each stage (at any time, under any owner) before ``reached_by``. ``prep`` = cohort size."""
+    g = g.for_alias("t")
+    cohort = f"""cohort AS (
+            SELECT DISTINCT {g.key} AS scope_id, t.deal_id
+            FROM {T} t {g.join}
+            WHERE t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep' AND t.occurred_at >= %s AND t.occurred_at < %s
+            {g.where})"""
+    sql = f"""
+        {g.with_clause(cohort)}
+        SELECT c.scope_id, e.to_stage, COUNT(DISTINCT e.deal_id)
+        FROM cohort c JOIN {T} e ON e.deal_id = c.deal_id
+        WHERE e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
+        GROUP BY 1, 2"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params, db_dt(reached_by)])
+    return {(int(scope_id), stage): int(n) for scope_id, stage, n in rows}
+
+
+def _days(later: str, earlier: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0"
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+def median_days(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[tuple[int, str], float]:
+    """Median days in stage s, over the exits from s in ``[start, cutoff)`` attributed to the scope.
+
+    A stay in s starts with the transition that brought the deal to s (create, forward or backward)
+    and ends with the next one that takes it elsewhere (forward or backward); lose/reopen keep the
+    stage and neither start nor end a stay. The median of an even count is the mean of the middle two.
+    """
+    x = g.for_alias("x")
+    m = g.for_alias("m")
+    moves = f"""moves AS (
+            SELECT t.id, t.deal_id, t.kind, t.from_stage, t.occurred_at, t.owner_id, t.team_id,
+                   LAG(t.occurred_at) OVER (PARTITION BY t.deal_id ORDER BY t.occurred_at, t.id) AS arrived_at
+            FROM {T} t
+            WHERE t.kind IN {MOVE_SQL} AND t.deal_id IN (
+                SELECT x.deal_id FROM {T} x {x.join}
+                WHERE x.kind IN ('forward', 'backward') AND x.occurred_at >= %s AND x.occurred_at < %s {x.where}
+            ))"""
+    stays = f"""stays AS (
+            SELECT {m.key} AS scope_id, m.from_stage AS stage, {_days("m.occurred_at", "m.arrived_at")} AS days
+            FROM moves m {m.join}
+            WHERE m.kind IN ('forward', 'backward') AND m.occurred_at >= %s AND m.occurred_at < %s
+            AND m.arrived_at IS NOT NULL {m.where})"""
+    ranked = """ranked AS (
+            SELECT scope_id, stage, days,
+                   ROW_NUMBER() OVER (PARTITION BY scope_id, stage ORDER BY days) AS rn,
+                   COUNT(*) OVER (PARTITION BY scope_id, stage) AS cnt
+            FROM stays)"""
+    sql = f"""
+        {g.with_clause(moves, stays, ranked)}
+        SELECT scope_id, stage, AVG(days) FROM ranked
+        WHERE rn = (cnt + 1) / 2 OR rn = (cnt + 2) / 2
+        GROUP BY 1, 2"""
+    params = [
+        *g.cte_params,
+        db_dt(start),
+        db_dt(cutoff),
+        *x.where_params,
+        db_dt(start),
+        db_dt(cutoff),
+        *m.where_params,
+    ]
+    return {(int(scope_id), stage): round(float(days), 3) for scope_id, stage, days in _run(sql, params)}
+
+
+D = Deal._meta.db_table
+SC = StageConfig._meta.db_table
+LR = LostReason._meta.db_table
+
+
+def outcome_counts(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[int, tuple[int, Any, int]]:
+    """``{scope_id: (won deals, won amount, lost deals)}`` closed in ``[start, cutoff)``, attributed by the
+    owner/team at closing. Won = entered ``signing`` (once per deal: signing is final); lost = a ``lose``
+    transition (a deal lost, reopened and lost again in the period counts once)."""
+    g = g.for_alias("t")
+    won = f"t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing'"
+    sql = f"""
+        {g.with_clause()}
+        SELECT {g.key} AS scope_id,
+               COUNT(DISTINCT CASE WHEN {won} THEN t.deal_id END),
+               SUM(CASE WHEN {won} THEN COALESCE(d.contract_amount, d.amount, 0) ELSE 0 END),
+               COUNT(DISTINCT CASE WHEN t.kind = 'lose' THEN t.deal_id END)
+        FROM {T} t JOIN {D} d ON d.id = t.deal_id {g.join}
+        WHERE (({won}) OR t.kind = 'lose') AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+        GROUP BY 1"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params])
+    return {int(sid): (int(w), w_amt if w_amt is not None else 0, int(lost)) for sid, w, w_amt, lost in rows}
+
+
+def lost_reason_counts(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[tuple[int, str], int]:
+    """``{(scope_id, reason code): deals}`` lost in the window and still lost now."""
+    g = g.for_alias("t")
+    sql = f"""
+        {g.with_clause()}
+        SELECT {g.key} AS scope_id, COALESCE(r.code, ''), COUNT(DISTINCT t.deal_id)
+        FROM {T} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id {g.join}
+        WHERE t.kind = 'lose' AND d.status = 'lost' AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+        GROUP BY 1, 2"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params])
+    return {(int(sid), code): int(n) for sid, code, n in rows}
+
+
+def _month(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"to_char({column}, 'YYYY-MM')"
+    return f"strftime('%%Y-%%m', {column})"
+
+
+def pipeline_by_month(g: Grouping) -> dict[tuple[int, str], Any]:
+    """Open deals now (current owner/team): ``{(scope_id, 'YYYY-MM' or ''): Σ amount × probability}``."""
+    g = g.for_alias("d")
+    sql = f"""
+        {g.with_clause()}
+        SELECT {g.key} AS scope_id, COALESCE({_month("d.expected_close_date")}, ''),
+               SUM(COALESCE(d.amount, 0) * sc.probability / 100.0)
+        FROM {D} d JOIN {SC} sc ON sc.stage = d.stage {g.join}
+        WHERE d.status = 'open' {g.where}
+        GROUP BY 1, 2"""
+    rows = _run(sql, [*g.cte_params, *g.where_params])
+    return {(int(sid), month): value for sid, month, value in rows}
+
+
+def open_counts(g: Grouping) -> dict[int, tuple[int, int]]:
+    """``{scope_id: (open deals, of which flagged stale)}`` now, by current owner/team."""
+    g = g.for_alias("d")
+    sql = f"""
+        {g.with_clause()}
+        SELECT {g.key} AS scope_id, COUNT(*), SUM(CASE WHEN d.is_stale THEN 1 ELSE 0 END)
+        FROM {D} d {g.join}
+        WHERE d.status = 'open' {g.where}
+        GROUP BY 1"""
+    rows = _run(sql, [*g.cte_params, *g.where_params])
+    return {int(sid): (int(n), int(stale or 0)) for sid, n, stale in rows}
