@@ -27,6 +27,10 @@ class StageConflict(Conflict):
             }
         )
 
+    def api_extra(self) -> dict[str, str]:
+        """Extra keys for the API's 409 body, so a client can refresh without another request."""
+        return {"current_stage": self.current_stage, "current_status": self.current_status}
+
 
 class DealClosed(DomainError):
     """The operation needs an open deal (or, for reopen, a lost one)."""

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "pipeline",
     "targets",
     "reviews",
+    "salesladder.demo",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "salesladder.org.context_processors.navigation",
             ],
         },
     },
@@ -161,10 +163,28 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by the targets app (nightly jobs)
 
 REST_FRAMEWORK = {
+    # Bearer first: an unauthenticated request is answered 401 with "WWW-Authenticate: Bearer".
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "salesladder.org.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "salesladder.org.permissions.HasTokenScope",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "salesladder.org.throttling.TokenRateThrottle",
+        "salesladder.org.throttling.UserRateThrottle",
+        "salesladder.org.throttling.AnonRateThrottle",
+    ],
+    # Counters live in the default cache (CACHE_URL): use Redis in production so workers share them.
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_THROTTLE_TOKEN", default="6000/min"),
+        "user": env.str("API_THROTTLE_USER", default="6000/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="300/min"),
+    },
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -172,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "salesladder.api.pagination.StandardPagination",
     "EXCEPTION_HANDLER": "salesladder.api.exceptions.exception_handler",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "salesladder.api.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
@@ -185,6 +205,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One named enum per choice set, however many fields use it.
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "pipeline.models.Stage",
+        "DealStatusEnum": "pipeline.models.DealStatus",
+        "ActivityKindEnum": "pipeline.models.ActivityKind",
+        "TransitionKindEnum": "pipeline.models.TransitionKind",
+        "ChannelEnum": "pipeline.models.Channel",
+        "RoleEnum": "salesladder.org.models.Role",
+    },
 }
 
 # Domain defaults.

@@ -33,8 +33,10 @@ from pipeline.models import (
     Stage,
     StageTransition,
     TransitionKind,
+    WebhookEvent,
 )
 from pipeline.selectors import active_gates
+from pipeline.services import webhooks
 from salesladder.errors import DomainError
 from salesladder.org.models import Team, User
 from salesladder.org.selectors import rep_team
@@ -229,7 +231,7 @@ def _apply_fields(deal: Deal, fields: Mapping[str, Any]) -> list[str]:
         elif getattr(deal, name) != value:
             setattr(deal, name, value)
             changed.append(name)
-    if deal.contact_id and deal.contact.account_id != deal.account_id:
+    if deal.contact is not None and deal.contact.account_id != deal.account_id:
         raise DomainError({"contact": [_("The contact belongs to another account.")]})
     return changed
 
@@ -254,7 +256,7 @@ def deal_create(
     if stage not in STAGE_POSITION:
         raise DomainError({"stage": [_("Unknown stage.")]})
     deal = Deal(title=title.strip(), account=account, owner=owner, team=_team_for_owner(owner, team))
-    _apply_fields(deal, fields)
+    given = _apply_fields(deal, fields)
     rungs = _rungs_between(None, stage)
     errors = gate_errors(deal=deal, stages=rungs)
     if errors:
@@ -267,7 +269,7 @@ def deal_create(
     deal.stage_entered_at = at
     deal.created_at = at
     deal.last_activity_at = at
-    _validate(deal)
+    _validate(deal, changed=given)
     deal.save()
     previous = ""
     transitions = []
@@ -287,6 +289,9 @@ def deal_create(
         )
         previous = rung
     StageTransition.objects.bulk_create(transitions)
+    webhooks.emit(WebhookEvent.DEAL_CREATED, deal)
+    if deal.status == DealStatus.WON:
+        webhooks.emit(WebhookEvent.DEAL_WON, deal)
     return deal
 
 
@@ -295,10 +300,19 @@ def _locked(deal: Deal) -> Deal:
     return Deal.objects.select_for_update(of=("self",)).select_related("owner", "team").get(pk=deal.pk)
 
 
-def _validate(deal: Deal) -> None:
-    """Model validation (e.g. negative amounts) as a field-level domain error, never a bare ValidationError."""
+def _validate(deal: Deal, *, changed: Iterable[str]) -> None:
+    """Model validation (e.g. negative amounts) as a field-level domain error, never a bare ValidationError.
+
+    Constraints cost a query each; only the (source, external_id) one can be broken by edited fields (the
+    services keep won ⇔ signing), so they are checked only when those fields change.
+    """
+    constraints = bool({"source", "external_id"} & set(changed)) and bool(deal.external_id)
     try:
-        deal.full_clean(exclude=["account", "contact", "owner", "team", "lost_reason"], validate_unique=False)
+        deal.full_clean(
+            exclude=["account", "contact", "owner", "team", "lost_reason"],
+            validate_unique=False,
+            validate_constraints=constraints,
+        )
     except ValidationError as exc:
         raise DomainError(exc.message_dict) from exc
 
@@ -319,7 +333,7 @@ def deal_update(*, deal: Deal, actor: User | None, **fields: Any) -> Deal:
     if changed:
         if "title" in changed and not deal.title.strip():
             raise DomainError({"title": [_("This field may not be blank.")]})
-        _validate(deal)
+        _validate(deal, changed=changed)
         deal.save(update_fields=[*set(changed), "updated_at"])
     return deal
 
@@ -354,7 +368,7 @@ def deal_move(
     changed = _apply_fields(deal, fields or {})
     if to_stage == deal.stage:
         if changed:
-            _validate(deal)
+            _validate(deal, changed=changed)
             deal.save(update_fields=[*set(changed), "updated_at"])
         return deal
 
@@ -405,9 +419,12 @@ def deal_move(
         deal.delivery_status = deal.delivery_status or DeliveryStatus.NOT_STARTED
         deal.is_stale = False
         update |= {"status", "closed_at", "delivery_status", "is_stale"}
-    _validate(deal)
+    _validate(deal, changed=changed)
     deal.save(update_fields=sorted(update))
     StageTransition.objects.bulk_create(transitions)
+    webhooks.emit(WebhookEvent.DEAL_STAGE_CHANGED, deal, extra={"from_stage": from_stage, "to_stage": to_stage})
+    if deal.status == DealStatus.WON:
+        webhooks.emit(WebhookEvent.DEAL_WON, deal)
     return deal
 
 
@@ -449,6 +466,7 @@ def deal_lose(
         actor=actor,
         channel=channel,
     ).save()
+    webhooks.emit(WebhookEvent.DEAL_LOST, deal)
     return deal
 
 

@@ -61,3 +61,49 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.team} ({self.get_role_display()})"
+
+
+class ApiScope(models.TextChoices):
+    """What an integration token may do. A token with no scopes acts with the full rights of its user."""
+
+    LEADS_WRITE = "leads:write", _("Push leads")
+    DEALS_READ = "deals:read", _("Read deals and organisation data")
+    DEALS_WRITE = "deals:write", _("Read and write deals")
+
+
+class ApiToken(models.Model):
+    """An integration key. Only a SHA-256 hash is stored; the plain key is shown once, at creation."""
+
+    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="api_tokens",
+        help_text=_("Leads pushed with this token are assigned round-robin inside this team."),
+    )
+    prefix = models.CharField(_("prefix"), max_length=8, db_index=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} (sl_{self.prefix}_…)"
+
+    @property
+    def is_full_access(self) -> bool:
+        return not self.scopes
+
+    def is_active_at(self, when) -> bool:  # type: ignore[no-untyped-def]
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > when)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
 
-from salesladder.org.models import Membership, Role, Team, User
+from salesladder.org.models import ApiToken, Membership, Role, Team, User
 
 
 def team_descendant_ids(*, team_ids: Iterable[int]) -> set[int]:
@@ -81,3 +81,9 @@ def team_member_ids(*, team: Team, role: Role | None = Role.REP, recursive: bool
     if role is not None:
         qs = qs.filter(role=role)
     return list(qs.values_list("user_id", flat=True).distinct())
+
+
+def api_tokens_of(*, user: User, include_revoked: bool = True) -> QuerySet[ApiToken]:
+    """A user's own integration tokens, newest first (for the profile page)."""
+    qs = ApiToken.objects.filter(user=user).select_related("team")
+    return qs if include_revoked else qs.filter(revoked_at__isnull=True)

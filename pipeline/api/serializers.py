@@ -1,0 +1,272 @@
+"""Pipeline API shapes.
+
+Output serializers are read-only. Input serializers validate, restricting every referenced id to what
+the caller may see (an out-of-scope id gets the same "does not exist" error as a missing one), and the
+views hand the validated data to the services. Nothing here saves a model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from pipeline.models import (
+    Account,
+    Activity,
+    ActivityKind,
+    Contact,
+    Deal,
+    DeliveryStatus,
+    LostReason,
+    Stage,
+    StageTransition,
+)
+from pipeline.selectors import accounts_visible_to, contacts_visible_to, deals_visible_to
+from salesladder.api.fields import ScopedPrimaryKeyRelatedField
+from salesladder.org.models import Membership, Team, User
+from salesladder.org.selectors import teams_visible_to, users_visible_to
+
+CURRENCY = r"^[A-Z]{3}\Z"
+
+
+def _user(serializer: serializers.Serializer) -> User:
+    return serializer.context["request"].user
+
+
+def _active_users_visible_to(*, user: User) -> QuerySet[User]:
+    return users_visible_to(user=user).filter(is_active=True)
+
+
+# --- accounts and contacts -------------------------------------------------------------------
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["id", "name", "domain", "owner", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class AccountWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    domain = serializers.CharField(max_length=120, required=False, allow_blank=True)
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Contact
+        fields = ["id", "account", "name", "title", "email", "phone", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    account = ScopedPrimaryKeyRelatedField(scope=accounts_visible_to, model=Account)
+    name = serializers.CharField(max_length=200)
+    title = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+# --- deals -----------------------------------------------------------------------------------
+
+
+class DealSerializer(serializers.ModelSerializer):
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    contact_name = serializers.CharField(source="contact.name", read_only=True, allow_null=True, default=None)
+    owner_username = serializers.CharField(source="owner.username", read_only=True)
+    team_name = serializers.CharField(source="team.name", read_only=True)
+    lost_reason = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "title",
+            "account",
+            "account_name",
+            "contact",
+            "contact_name",
+            "owner",
+            "owner_username",
+            "team",
+            "team_name",
+            "stage",
+            "status",
+            "stage_entered_at",
+            "amount",
+            "currency",
+            "expected_close_date",
+            "needs_summary",
+            "signed_on",
+            "contract_amount",
+            "delivery_status",
+            "source",
+            "external_id",
+            "notes",
+            "lost_reason",
+            "lost_note",
+            "closed_at",
+            "last_activity_at",
+            "is_stale",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class _DealFieldsSerializer(serializers.Serializer):
+    """The editable deal fields, with every referenced id limited to the caller's scope."""
+
+    title = serializers.CharField(max_length=200)
+    account = ScopedPrimaryKeyRelatedField(scope=accounts_visible_to, model=Account)
+    contact = ScopedPrimaryKeyRelatedField(scope=contacts_visible_to, model=Contact, allow_null=True, required=False)
+    owner = ScopedPrimaryKeyRelatedField(
+        scope=_active_users_visible_to, model=User, required=False, help_text="Defaults to the caller."
+    )
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, allow_null=True, required=False)
+    currency = serializers.RegexField(CURRENCY, required=False, help_text="ISO 4217 code, e.g. CNY.")
+    expected_close_date = serializers.DateField(allow_null=True, required=False)
+    needs_summary = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+    signed_on = serializers.DateField(allow_null=True, required=False)
+    contract_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, allow_null=True, required=False
+    )
+    delivery_status = serializers.ChoiceField(choices=DeliveryStatus.choices, allow_blank=True, required=False)
+    source = serializers.CharField(max_length=60, allow_blank=True, required=False)
+    external_id = serializers.CharField(max_length=120, allow_blank=True, required=False)
+    notes = serializers.CharField(allow_blank=True, required=False, max_length=10000)
+
+    def _check_external_id(self, attrs: dict[str, Any], instance: Deal | None) -> None:
+        source = attrs.get("source", instance.source if instance else "")
+        external_id = attrs.get("external_id", instance.external_id if instance else "")
+        if not external_id:
+            return
+        clash = Deal.objects.filter(source=source, external_id=external_id)
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"external_id": [_("A deal from this source with this external id already exists.")]}
+            )
+
+    def _check_contact(self, attrs: dict[str, Any], instance: Deal | None) -> None:
+        contact = attrs.get("contact")
+        account = attrs.get("account") or (instance.account if instance else None)
+        if contact is not None and account is not None and contact.account_id != account.pk:
+            raise serializers.ValidationError({"contact": [_("The contact belongs to another account.")]})
+
+
+class DealCreateSerializer(_DealFieldsSerializer):
+    stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        required=False,
+        help_text="Create directly at this rung (default prep); the gates of every rung up to it are checked.",
+    )
+    team = ScopedPrimaryKeyRelatedField(
+        scope=teams_visible_to, model=Team, required=False, help_text="Defaults to the owner's team."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs.setdefault("owner", _user(self))
+        team = attrs.get("team")
+        if team is not None and not Membership.objects.filter(user=attrs["owner"], team=team).exists():
+            raise serializers.ValidationError({"team": [_("The owner is not a member of this team.")]})
+        self._check_contact(attrs, None)
+        self._check_external_id(attrs, None)
+        return attrs
+
+
+class DealUpdateSerializer(_DealFieldsSerializer):
+    """PATCH: any editable field. ``stage`` and ``status`` are refused: use move/, lose/ and reopen/."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["partial"] = True
+        super().__init__(*args, **kwargs)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        refused = [f for f in ("stage", "status") if f in self.initial_data]
+        if refused:
+            message = _("Stage and status change only through move/, lose/ and reopen/.")
+            raise serializers.ValidationError({f: [message] for f in refused})
+        self._check_contact(attrs, self.instance)
+        self._check_external_id(attrs, self.instance)
+        return attrs
+
+
+class DealMoveSerializer(serializers.Serializer):
+    to_stage = serializers.ChoiceField(choices=Stage.choices)
+    expected_stage = serializers.ChoiceField(
+        choices=Stage.choices,
+        required=False,
+        allow_null=True,
+        help_text="The stage the client believes the deal is in; 409 if it has moved meanwhile.",
+    )
+    # Gate fields may be filled in the same request: applied and checked in one transaction.
+    contact = ScopedPrimaryKeyRelatedField(scope=contacts_visible_to, model=Contact, required=False, allow_null=True)
+    needs_summary = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True)
+    expected_close_date = serializers.DateField(required=False, allow_null=True)
+    signed_on = serializers.DateField(required=False, allow_null=True)
+    contract_amount = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        deal: Deal = self.context["deal"]
+        contact = attrs.get("contact")
+        if contact is not None and contact.account_id != deal.account_id:
+            raise serializers.ValidationError({"contact": [_("The contact belongs to another account.")]})
+        return attrs
+
+
+class DealLoseSerializer(serializers.Serializer):
+    reason = serializers.SlugRelatedField(
+        slug_field="code", queryset=LostReason.objects.filter(is_active=True), help_text="A lost-reason code."
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    expected_stage = serializers.ChoiceField(choices=Stage.choices, required=False, allow_null=True)
+
+
+class StageTransitionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StageTransition
+        fields = [
+            "id",
+            "kind",
+            "from_stage",
+            "to_stage",
+            "from_status",
+            "to_status",
+            "occurred_at",
+            "actor",
+            "channel",
+            "owner",
+            "team",
+        ]
+        read_only_fields = fields
+
+
+# --- activities ------------------------------------------------------------------------------
+
+
+class ActivitySerializer(serializers.ModelSerializer):
+    is_done = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Activity
+        fields = ["id", "deal", "kind", "subject", "body", "due_at", "done_at", "is_done", "owner", "created_at"]
+        read_only_fields = fields
+
+
+class ActivityCreateSerializer(serializers.Serializer):
+    deal = ScopedPrimaryKeyRelatedField(scope=deals_visible_to, model=Deal)
+    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    done = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Default: tasks open, everything else done."
+    )

@@ -1,0 +1,92 @@
+"""django-filter FilterSets shared by the REST API and the HTML lists.
+
+The queryset handed to a FilterSet is already scoped (``deals_visible_to`` etc.); filters only narrow it.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from pipeline.models import Account, Activity, ActivityKind, Contact, Deal, DealStatus, Stage
+from salesladder.org.models import Team, User
+
+
+class DealFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(label=_("Search"), method="filter_search")
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.all())
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.all())
+    stage = django_filters.MultipleChoiceFilter(label=_("Stage"), choices=Stage.choices)
+    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=DealStatus.choices)
+    source = django_filters.CharFilter(label=_("Source"), field_name="source")
+    created_after = django_filters.IsoDateTimeFilter(
+        label=_("Created after"), field_name="created_at", lookup_expr="gte"
+    )
+    updated_after = django_filters.IsoDateTimeFilter(
+        label=_("Updated after"), field_name="updated_at", lookup_expr="gte"
+    )
+    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=Account.objects.all())
+    is_stale = django_filters.BooleanFilter(label=_("Stale"), field_name="is_stale")
+
+    class Meta:
+        model = Deal
+        fields = ["search", "owner", "team", "stage", "status", "source", "created_after", "updated_after"]
+
+    def filter_search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(title__icontains=value)
+            | Q(account__name__icontains=value)
+            | Q(contact__name__icontains=value)
+            | Q(external_id__iexact=value)
+        )
+
+
+class AccountFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(label=_("Search"), method="filter_search")
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.all())
+
+    class Meta:
+        model = Account
+        fields = ["search", "owner"]
+
+    def filter_search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(name__icontains=value) | Q(domain__icontains=value))
+
+
+class ContactFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(label=_("Search"), method="filter_search")
+    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=Account.objects.all())
+
+    class Meta:
+        model = Contact
+        fields = ["search", "account"]
+
+    def filter_search(self, queryset: QuerySet[Contact], name: str, value: str) -> QuerySet[Contact]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(name__icontains=value) | Q(email__icontains=value) | Q(phone__icontains=value) | Q(title__icontains=value)
+        )
+
+
+class ActivityFilterSet(django_filters.FilterSet):
+    deal = django_filters.NumberFilter(label=_("Deal"), field_name="deal_id")
+    kind = django_filters.MultipleChoiceFilter(label=_("Kind"), choices=ActivityKind.choices)
+    done = django_filters.BooleanFilter(label=_("Done"), method="filter_done")
+
+    class Meta:
+        model = Activity
+        fields = ["deal", "kind", "done"]
+
+    def filter_done(self, queryset: QuerySet[Activity], name: str, value: bool | None) -> QuerySet[Activity]:
+        if value is None:
+            return queryset
+        return queryset.filter(done_at__isnull=not value)
