@@ -1,0 +1,145 @@
+"""Review API shapes. Reads nest action items; writes take plain fields and call the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from reviews.models import ActionItem, Review
+from reviews.scorecard import scorecard_render
+from reviews.services import TEXT_MAX
+
+
+class ActionItemSerializer(serializers.ModelSerializer):
+    done = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ActionItem
+        fields = ["id", "review", "text", "due_date", "done", "done_at", "is_overdue", "carried_from", "created_at"]
+        read_only_fields = fields
+
+    def get_done(self, obj: ActionItem) -> bool:
+        return obj.done_at is not None
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    user_name = serializers.SerializerMethodField()
+    team = serializers.IntegerField(source="cycle.team_id", read_only=True)
+    team_name = serializers.CharField(source="cycle.team.name", read_only=True)
+    cycle_kind = serializers.CharField(source="cycle.kind", read_only=True)
+    scorecard = serializers.SerializerMethodField()
+    action_items = ActionItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Review
+        fields = [
+            "id",
+            "user",
+            "user_name",
+            "team",
+            "team_name",
+            "cycle_kind",
+            "reviewer",
+            "period",
+            "status",
+            "scorecard",
+            "rating",
+            "strengths",
+            "improvements",
+            "manager_comment",
+            "rep_comment",
+            "action_items",
+            "shared_at",
+            "acknowledged_at",
+            "closed_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_user_name(self, obj: Review) -> str:
+        return str(obj.user)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_scorecard(self, obj: Review) -> dict[str, Any]:
+        return scorecard_render(obj.scorecard)
+
+
+class _OnlyKnownFields(serializers.Serializer):
+    """Refuses keys it does not declare, instead of silently ignoring them (``status``, ``scorecard``…)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: [_("This field cannot be changed here.")] for name in unknown})
+        if not attrs:
+            raise serializers.ValidationError({"non_field_errors": [_("Send at least one field to change.")]})
+        return attrs
+
+
+class ReviewUpdateSerializer(_OnlyKnownFields):
+    """The manager edits ``rating`` and the manager's texts; the rep only ``rep_comment``."""
+
+    rating = serializers.IntegerField(min_value=1, max_value=5, allow_null=True, required=False)
+    strengths = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False, trim_whitespace=False)
+    improvements = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False, trim_whitespace=False)
+    manager_comment = serializers.CharField(
+        max_length=TEXT_MAX, allow_blank=True, required=False, trim_whitespace=False
+    )
+    rep_comment = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False, trim_whitespace=False)
+
+
+class ReviewAcknowledgeSerializer(serializers.Serializer):
+    rep_comment = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
+
+
+class ActionItemCreateSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=500)
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class ActionItemUpdateSerializer(_OnlyKnownFields):
+    text = serializers.CharField(max_length=500, required=False)
+    due_date = serializers.DateField(required=False, allow_null=True)
+    done = serializers.BooleanField(required=False)
+
+
+class CompletionQuerySerializer(serializers.Serializer):
+    period = serializers.CharField(max_length=10)
+    team = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+
+
+class CompletionRowSerializer(serializers.Serializer):
+    team = serializers.IntegerField()
+    team_name = serializers.CharField()
+    total = serializers.IntegerField(help_text=_("Reviews drafted for the period (any status)."))
+    draft = serializers.IntegerField()
+    shared = serializers.IntegerField()
+    acknowledged = serializers.IntegerField()
+    closed = serializers.IntegerField()
+
+
+class CompletionSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    teams = CompletionRowSerializer(many=True)
+
+
+class HistoryChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+
+
+class HistoryEntrySerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    by = serializers.IntegerField(allow_null=True)
+    by_name = serializers.CharField()
+    action = serializers.ChoiceField(choices=["created", "changed", "deleted"])
+    object = serializers.ChoiceField(choices=["review", "action_item"])
+    object_id = serializers.IntegerField()
+    changes = HistoryChangeSerializer(many=True)

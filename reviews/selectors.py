@@ -1,0 +1,155 @@
+"""Scoped reads of reviews. ``reviews_visible_to`` is the one place that knows who sees which review.
+
+- admin: every review;
+- manager: every review of the teams they manage, sub-teams included (drafts too);
+- rep: their own reviews, once shared; a draft does not exist for its rep (404).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from reviews.models import ActionItem, Review, ReviewStatus
+from salesladder.org.models import Team, User
+from salesladder.org.selectors import managed_team_ids, team_descendant_ids
+
+
+def reviews_visible_to(*, user: User) -> QuerySet[Review]:
+    if not user.is_authenticated:
+        return Review.objects.none()
+    if user.is_superuser:
+        return Review.objects.all()
+    q = Q(user=user) & ~Q(status=ReviewStatus.DRAFT)
+    teams = managed_team_ids(user=user)
+    if teams:
+        # A manager who is also reviewed (a rep membership elsewhere) still never sees their own draft.
+        q |= Q(cycle__team_id__in=teams) & ~Q(user=user)
+    return Review.objects.filter(q)
+
+
+def reviews_for_list(*, user: User) -> QuerySet[Review]:
+    """The visible reviews with everything the API shows, in a fixed number of queries."""
+    return (
+        reviews_visible_to(user=user)
+        .select_related("user", "reviewer", "cycle__team")
+        .prefetch_related(Prefetch("action_items", queryset=ActionItem.objects.order_by("due_date", "pk")))
+    )
+
+
+def action_items_visible_to(*, user: User) -> QuerySet[ActionItem]:
+    return ActionItem.objects.filter(review__in=reviews_visible_to(user=user).values("pk"))
+
+
+def is_reviews_manager(*, actor: User, review: Review) -> bool:
+    """May ``actor`` act as the manager of ``review`` (rate it, share it, close it)?"""
+    if actor.pk == review.user_id:
+        return False
+    return actor.is_superuser or review.cycle.team_id in managed_team_ids(user=actor)
+
+
+@dataclass(frozen=True)
+class CompletionRow:
+    team: int
+    team_name: str
+    total: int
+    draft: int
+    shared: int
+    acknowledged: int
+    closed: int
+
+
+def reviews_completion(*, period: str, team: Team | None = None, user: User | None = None) -> list[CompletionRow]:
+    """How far each team got with the period's reviews: one GROUP BY query.
+
+    ``team`` limits the answer to that team and its sub-teams; ``user`` to the teams they may see.
+    """
+    qs = Review.objects.filter(period=period)
+    if team is not None:
+        qs = qs.filter(cycle__team_id__in=team_descendant_ids(team_ids=[team.pk]))
+    if user is not None:
+        qs = qs.filter(pk__in=reviews_visible_to(user=user).values("pk"))
+    rows = (
+        qs.values("cycle__team_id", "cycle__team__name")
+        .annotate(
+            total=Count("pk"),
+            **{s: Count("pk", filter=Q(status=s)) for s in ReviewStatus.values},
+        )
+        .order_by("cycle__team__name")
+    )
+    return [
+        CompletionRow(
+            team=r["cycle__team_id"],
+            team_name=r["cycle__team__name"],
+            total=r["total"],
+            draft=r[ReviewStatus.DRAFT],
+            shared=r[ReviewStatus.SHARED],
+            acknowledged=r[ReviewStatus.ACKNOWLEDGED],
+            closed=r[ReviewStatus.CLOSED],
+        )
+        for r in rows
+    ]
+
+
+_HIDDEN_HISTORY_FIELDS = {"id", "updated_at", "created_at", "review"}
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str | dict | list):
+        return value
+    return str(value)
+
+
+def review_history(*, review: Review) -> list[dict[str, Any]]:
+    """Every change to the review and its action items, oldest first: who, when, which fields, old → new.
+
+    Two queries (the review's rows, the action items' rows); diffs are taken between consecutive rows of
+    the same object in memory, so the cost does not grow with a query per change.
+    """
+    review_rows = list(review.history.select_related("history_user").order_by("history_date", "history_id"))
+    item_rows = list(
+        ActionItem.history.filter(review_id=review.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    entries: list[dict[str, Any]] = []
+    for object_type, rows, fields in (
+        ("review", review_rows, [f.attname for f in Review._meta.concrete_fields]),
+        ("action_item", item_rows, [f.attname for f in ActionItem._meta.concrete_fields]),
+    ):
+        previous: dict[int, Any] = {}
+        for row in rows:
+            before = previous.get(row.id)
+            changes = []
+            for name in fields:
+                if name in _HIDDEN_HISTORY_FIELDS or name == "review_id":
+                    continue
+                new = getattr(row, name, None)
+                old = getattr(before, name, None) if before is not None else None
+                if before is None and row.history_type != "+":
+                    continue
+                if before is not None and old == new:
+                    continue
+                if before is None and new in (None, "", {}, False):
+                    continue
+                if name == "scorecard":  # large frozen JSON: say it changed, do not repeat it
+                    changes.append({"field": name, "old": None, "new": None})
+                    continue
+                changes.append({"field": name, "old": _jsonable(old), "new": _jsonable(new)})
+            previous[row.id] = row
+            user = row.history_user
+            entries.append(
+                {
+                    "at": row.history_date,
+                    "by": user.pk if user else None,
+                    "by_name": (str(user) if user else ""),
+                    "action": {"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
+                    "object": object_type,
+                    "object_id": row.id,
+                    "changes": changes,
+                }
+            )
+    entries.sort(key=lambda e: e["at"])
+    return entries
