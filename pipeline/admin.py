@@ -192,3 +192,6 @@ class ActivityAdmin(admin.ModelAdmin):
     list_select_related = ["deal", "owner"]
     raw_id_fields = ["deal"]
     autocomplete_fields = ["owner"]
+
+
+from pipeline import admin_intake  # noqa: E402,F401  (routing rules, quarantine, webhooks)

@@ -55,7 +55,7 @@ class Migration(migrations.Migration):
                 ('fingerprint', models.CharField(max_length=64, verbose_name='request fingerprint')),
                 ('state', models.CharField(choices=[('in_flight', 'In flight'), ('done', 'Done')], max_length=10, verbose_name='state')),
                 ('response_status', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='response status')),
-                ('response_body', models.JSONField(blank=True, null=True, verbose_name='response body')),
+                ('response_body', models.TextField(blank=True, verbose_name='response body')),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created')),
                 ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed')),
                 ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),

@@ -82,7 +82,7 @@ class IdempotencyKey(models.Model):
     fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     state = models.CharField(_("state"), max_length=10, choices=IdempotencyState.choices)
     response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
-    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    response_body = models.TextField(_("response body"), blank=True)  # the exact JSON answered
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 

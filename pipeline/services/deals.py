@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
@@ -314,7 +314,12 @@ def _validate(deal: Deal, *, changed: Iterable[str]) -> None:
             validate_constraints=constraints,
         )
     except ValidationError as exc:
-        raise DomainError(exc.message_dict) from exc
+        errors = exc.message_dict
+        if NON_FIELD_ERRORS in errors:  # only the (source, external_id) constraint raises these here
+            errors.setdefault("external_id" if constraints else "non_field_errors", []).extend(
+                errors.pop(NON_FIELD_ERRORS)
+            )
+        raise DomainError(errors) from exc
 
 
 @transaction.atomic

@@ -1,0 +1,434 @@
+"""Lead intake (SPEC §7): create or update deals from external leads, in bulk, without duplicates.
+
+How a batch is processed (query count does not grow with the batch):
+
+1. every item is validated in memory (``intake_clean``); bad items become ``error`` intake records;
+2. one query each fetches the routing rules, the named owners (inside the caller's scope), the
+   deals that already exist for the batch's ``(source, external_id)`` pairs, the matching accounts
+   (by normalised company name, then by corporate e-mail domain) and the matching contacts;
+3. new deals are written with ``deals_bulk_create`` (the same rules as ``deal_create`` at ``prep``,
+   one ``create`` transition each), changed deals go through ``deal_update``; unchanged deals are
+   not written at all, so a replay is read-only;
+4. the whole batch runs in one savepoint. If a concurrent request inserted one of the same leads
+   first, the unique ``(source, external_id)`` constraint raises ``IntegrityError``: the savepoint is
+   rolled back and the batch re-runs item by item, each in its own savepoint, where the
+   lead is re-fetched and becomes an update. Racing identical posts therefore make one deal.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pipeline.models import (
+    Account,
+    Channel,
+    Contact,
+    Deal,
+    IntakeRecord,
+    IntakeStatus,
+    WebhookEvent,
+)
+from pipeline.services import webhooks
+from pipeline.services.deals import deal_update, normalize_company_name
+from pipeline.services.deals_bulk import deal_bulk_errors, deals_bulk_create
+from pipeline.services.intake_clean import Lead, clean_lead, default_currency, payload_of
+from pipeline.services.intake_lookups import (
+    assign_owners,
+    existing_deals,
+    resolve_accounts,
+    resolve_contacts,
+    resolve_owners,
+)
+from salesladder.errors import DomainError
+from salesladder.org.models import User
+from salesladder.org.selectors import rep_team
+
+MAX_BATCH = 1000
+
+Errors = dict[str, list[str]]
+
+
+@dataclass
+class ItemResult:
+    index: int
+    status: str
+    deal: int | None = None
+    errors: Errors = field(default_factory=dict)
+    team_id: int | None = None  # for the intake record, not part of the answer
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "status": self.status, "deal": self.deal, "errors": self.errors}
+
+
+@dataclass
+class IntakeResult:
+    batch_id: uuid.UUID
+    results: list[ItemResult]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        totals = {status: 0 for status in IntakeStatus.values}
+        for result in self.results:
+            totals[result.status] += 1
+        totals["received"] = len(self.results)
+        return totals
+
+    @property
+    def created_any(self) -> bool:
+        return any(r.status == IntakeStatus.CREATED for r in self.results)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"results": [r.as_dict() for r in self.results], "totals": self.totals}
+
+
+@dataclass
+class _Context:
+    actor: User
+    token: Any
+    channel: str
+    at: datetime
+    _default_team: Any = None
+    _default_team_known: bool = False
+
+    @property
+    def default_team(self) -> Any:
+        """The team round-robin falls back to: the token's team, else the caller's own team."""
+        if not self._default_team_known:
+            team = getattr(self.token, "team", None)
+            self._default_team = team if team is not None else rep_team(user=self.actor)
+            self._default_team_known = True
+        return self._default_team
+
+
+# --- public entry points ---------------------------------------------------------------------
+
+
+def lead_intake(
+    *,
+    items: Sequence[Any],
+    actor: User,
+    token: Any = None,
+    source_default: str | None = None,
+    channel: str = Channel.INTAKE,
+    index_offset: int = 0,
+) -> IntakeResult:
+    """Create or update one deal per lead; see the module docstring. Never raises for a bad item."""
+    if len(items) > MAX_BATCH:
+        raise DomainError({"leads": [_("At most %(max)d leads per request.") % {"max": MAX_BATCH}]})
+    ctx = _Context(actor=actor, token=token, channel=channel, at=timezone.now())
+    batch_id = uuid.uuid4()
+    results: dict[int, ItemResult] = {}
+    leads: list[Lead] = []
+    raw_by_index: dict[int, Any] = {}
+    for i, raw in enumerate(items):
+        index = i + index_offset
+        raw_by_index[index] = raw
+        lead, errors = clean_lead(raw, index=index, source_default=source_default)
+        if lead is None:
+            results[index] = ItemResult(index=index, status=IntakeStatus.ERROR, errors=errors)
+        else:
+            leads.append(lead)
+    with transaction.atomic():
+        results.update(_run(leads, ctx))
+        _write_records(results=results, raw_by_index=raw_by_index, ctx=ctx, batch_id=batch_id)
+    return IntakeResult(batch_id=batch_id, results=[results[k] for k in sorted(results)])
+
+
+@transaction.atomic
+def intake_record_retry(*, record: IntakeRecord, fixes: dict[str, Any], actor: User, token: Any = None) -> IntakeRecord:
+    """Re-run a quarantined lead with corrected fields; the record takes the new outcome."""
+    record = IntakeRecord.objects.select_for_update().get(pk=record.pk)
+    if record.status != IntakeStatus.ERROR:
+        raise DomainError({"status": [_("Only quarantined (error) records can be re-run.")]})
+    if not isinstance(fixes, dict):
+        raise DomainError({"non_field_errors": [_("Send the corrected fields as a JSON object.")]})
+    base = record.payload if isinstance(record.payload, dict) and "value" not in record.payload else {}
+    payload = {**base, **fixes}
+    ctx = _Context(actor=actor, token=token, channel=record.channel or Channel.INTAKE, at=timezone.now())
+    lead, errors = clean_lead(payload, index=record.index)
+    if lead is None:
+        result = ItemResult(index=record.index, status=IntakeStatus.ERROR, errors=errors)
+    else:
+        result = _run([lead], ctx)[record.index]
+    record.payload = payload
+    record.status = result.status
+    record.errors = result.errors
+    record.deal_id = result.deal
+    record.team_id = result.team_id or record.team_id
+    record.source = str(payload.get("source") or "")[:60]
+    record.external_id = str(payload.get("external_id") or "")[:120]
+    record.attempts += 1
+    record.processed_at = ctx.at
+    record.save()
+    return record
+
+
+def lead_intake_csv(
+    *,
+    file: Any,
+    actor: User,
+    mapping: dict[str, str] | None = None,
+    token: Any = None,
+    source_default: str | None = None,
+    progress_callback: Callable[[int, int], None] | None = None,
+    chunk_size: int = MAX_BATCH,
+) -> IntakeResult:
+    """Import a CSV file (see ``intake_csv``) through the same service, chunk by chunk."""
+    from pipeline.services.intake_csv import read_lead_rows
+
+    rows = read_lead_rows(file=file, mapping=mapping)
+    total = len(rows)
+    results: list[ItemResult] = []
+    batch_id = uuid.uuid4()
+    for start in range(0, total, chunk_size):
+        chunk = lead_intake(
+            items=rows[start : start + chunk_size],
+            actor=actor,
+            token=token,
+            source_default=source_default,
+            channel=Channel.IMPORT,
+            index_offset=start,
+        )
+        results.extend(chunk.results)
+        if progress_callback is not None:
+            progress_callback(min(start + chunk_size, total), total)
+    if progress_callback is not None and total == 0:
+        progress_callback(0, 0)
+    return IntakeResult(batch_id=batch_id, results=results)
+
+
+# --- the batch -------------------------------------------------------------------------------
+
+
+def _run(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
+    """Process valid leads: the first occurrence of each key in bulk, repeats one by one after it."""
+    seen: set[tuple[str, str]] = set()
+    firsts: list[Lead] = []
+    repeats: list[Lead] = []
+    for lead in leads:
+        (repeats if lead.key in seen else firsts).append(lead)
+        seen.add(lead.key)
+    firsts.sort(key=lambda lead: lead.key)  # one lock order for every request: no deadlocks between batches
+    try:
+        with transaction.atomic():
+            results = _process(firsts, ctx)
+    except IntegrityError:
+        results = {}
+        for lead in firsts:
+            results.update(_process_one(lead, ctx))
+    for lead in repeats:
+        results.update(_process_one(lead, ctx))
+    return results
+
+
+def _process_one(lead: Lead, ctx: _Context) -> dict[int, ItemResult]:
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _process([lead], ctx)
+        except IntegrityError:
+            if attempt == 2:
+                break
+    return {
+        lead.index: ItemResult(
+            index=lead.index,
+            status=IntakeStatus.ERROR,
+            errors={"non_field_errors": [_("A concurrent request changed this lead; send it again.")]},
+        )
+    }
+
+
+def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
+    results: dict[int, ItemResult] = {}
+    if not leads:
+        return results
+
+    def fail(lead: Lead, errors: Errors) -> None:
+        results[lead.index] = ItemResult(index=lead.index, status=IntakeStatus.ERROR, errors=errors)
+
+    owners = resolve_owners(leads, ctx)
+    for lead in leads:
+        if lead.owner and lead.owner.lower() not in owners:
+            fail(lead, {"owner": [_("No user %(owner)s in your scope.") % {"owner": lead.owner}]})
+    leads = [lead for lead in leads if lead.index not in results]
+
+    existing = existing_deals(leads)
+    new = [lead for lead in leads if lead.key not in existing]
+    updates = [lead for lead in leads if lead.key in existing]
+
+    # Owners of new deals: explicit, else routing rule, else round-robin in the token's team.
+    assignment = assign_owners(new, owners, ctx, fail)
+    new = [lead for lead in new if lead.index in assignment]
+
+    # Check the deal rules before writing accounts and contacts, so a refused lead leaves nothing behind.
+    drafts = [
+        Deal(
+            title=lead.deal_title,
+            owner_id=assignment[lead.index][0],
+            team_id=assignment[lead.index][1],
+            amount=lead.amount,
+            currency=lead.currency or default_currency(),
+            notes=lead.notes,
+            source=lead.source,
+            external_id=lead.external_id,
+            contact_id=-1 if (lead.email or lead.contact_name) else None,
+        )
+        for lead in new
+    ]
+    for i, errors in deal_bulk_errors(drafts).items():
+        fail(new[i], errors)
+    keep = [i for i, lead in enumerate(new) if lead.index not in results]
+    new, drafts = [new[i] for i in keep], [drafts[i] for i in keep]
+
+    # Accounts: for new deals, and for existing ones whose company changed.
+    account_changes = [
+        lead
+        for lead in updates
+        if lead.company and normalize_company_name(lead.company) != existing[lead.key].account.normalized_name
+    ]
+    accounts = resolve_accounts(
+        [(lead, assignment[lead.index][0]) for lead in new]
+        + [(lead, existing[lead.key].owner_id) for lead in account_changes]
+    )
+    for lead, draft in zip(new, drafts, strict=True):
+        draft.account = accounts[lead.index]
+
+    # Contacts, within the (new or current) account.
+    contact_needs: list[tuple[Lead, Account]] = []
+    for lead, draft in zip(new, drafts, strict=True):
+        if lead.email or lead.contact_name:
+            contact_needs.append((lead, draft.account))
+    for lead in updates:
+        deal = existing[lead.key]
+        account = accounts.get(lead.index, deal.account)
+        if (lead.email or lead.contact_name) and (account != deal.account or not _same_contact(deal.contact, lead)):
+            contact_needs.append((lead, account))
+    contacts = resolve_contacts(contact_needs)
+    for lead, draft in zip(new, drafts, strict=True):
+        draft.contact = contacts.get(lead.index)
+
+    created = deals_bulk_create(deals=drafts, actor=ctx.actor, channel=ctx.channel, at=ctx.at)
+    for lead, deal in zip(new, created, strict=True):
+        results[lead.index] = ItemResult(
+            index=lead.index, status=IntakeStatus.CREATED, deal=deal.pk, team_id=deal.team_id
+        )
+
+    touched = list(created)
+    touched_contacts: list[Contact] = []
+    for lead in updates:
+        deal = existing[lead.key]
+        changes = _deal_changes(lead, deal, owners, accounts, contacts)
+        contact_changed = _refresh_contact(lead, deal, changes, touched_contacts)
+        if changes:
+            try:
+                with transaction.atomic():
+                    deal = deal_update(deal=deal, actor=ctx.actor, **changes)
+            except DomainError as exc:
+                fail(lead, exc.errors)
+                continue
+        status = IntakeStatus.UPDATED if (changes or contact_changed) else IntakeStatus.UNCHANGED
+        results[lead.index] = ItemResult(index=lead.index, status=status, deal=deal.pk, team_id=deal.team_id)
+        if status == IntakeStatus.UPDATED:
+            touched.append(deal)
+    if touched_contacts:
+        Contact.objects.bulk_update(touched_contacts, ["name", "phone", "title", "updated_at"])
+    if touched:
+        webhooks.emit_many(WebhookEvent.LEAD_RECEIVED, touched)
+    return results
+
+
+# --- updates ---------------------------------------------------------------------------------
+
+
+def _same_contact(contact: Contact | None, lead: Lead) -> bool:
+    if contact is None:
+        return False
+    if lead.email:
+        return contact.email.lower() == lead.email.lower()
+    return contact.name.lower() == lead.contact_name.lower()
+
+
+def _deal_changes(
+    lead: Lead,
+    deal: Deal,
+    owners: dict[str, tuple[User, int | None]],
+    accounts: dict[int, Account],
+    contacts: dict[int, Contact],
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if "amount" in lead.given and deal.amount != lead.amount:
+        changes["amount"] = lead.amount
+    if "currency" in lead.given and deal.currency != lead.currency:
+        changes["currency"] = lead.currency
+    if "notes" in lead.given and deal.notes != lead.notes:
+        changes["notes"] = lead.notes
+    if lead.owner:
+        owner = owners[lead.owner.lower()][0]
+        if owner.pk != deal.owner_id:
+            changes["owner"] = owner
+    if lead.index in accounts and accounts[lead.index].pk != deal.account_id:
+        changes["account"] = accounts[lead.index]
+        if lead.index not in contacts:
+            changes["contact"] = None
+    if lead.index in contacts and contacts[lead.index].pk != deal.contact_id:
+        changes["contact"] = contacts[lead.index]
+    return changes
+
+
+def _refresh_contact(lead: Lead, deal: Deal, changes: dict[str, Any], out: list[Contact]) -> bool:
+    """Update the deal's existing contact with the lead's name, phone and title when they differ."""
+    if "contact" in changes or deal.contact is None or not _same_contact(deal.contact, lead):
+        return False
+    contact = deal.contact
+    changed = False
+    for attr, value in (("name", lead.contact_name), ("phone", lead.phone), ("title", lead.title)):
+        if value and getattr(contact, attr) != value:
+            setattr(contact, attr, value)
+            changed = True
+    if changed:
+        contact.updated_at = timezone.now()
+        out.append(contact)
+    return changed
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+def _write_records(
+    *, results: dict[int, ItemResult], raw_by_index: dict[int, Any], ctx: _Context, batch_id: uuid.UUID
+) -> None:
+    """One intake record per created, updated or refused lead (a replay that changes nothing writes none)."""
+    records = []
+    error_team = None
+    if any(r.status == IntakeStatus.ERROR for r in results.values()):
+        error_team = ctx.default_team
+    for index, result in results.items():
+        if result.status == IntakeStatus.UNCHANGED:
+            continue
+        payload = payload_of(raw_by_index[index])
+        records.append(
+            IntakeRecord(
+                source=str(payload.get("source") or "")[:60],
+                external_id=str(payload.get("external_id") or "")[:120],
+                payload=payload,
+                status=result.status,
+                errors=result.errors,
+                deal_id=result.deal,
+                batch_id=batch_id,
+                index=index,
+                channel=ctx.channel,
+                actor=ctx.actor,
+                team_id=result.team_id or (error_team.pk if error_team else None),
+                created_at=ctx.at,
+                processed_at=ctx.at,
+            )
+        )
+    IntakeRecord.objects.bulk_create(records)

@@ -1,0 +1,214 @@
+"""Batched look-ups for lead intake: one query per kind of thing, whatever the batch size."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from pipeline.models import Account, Contact, Deal, OwnerStrategy, RoundRobinCursor, RoutingRule
+from pipeline.services.deals import normalize_company_name
+from pipeline.services.intake_clean import Lead
+from salesladder.org.models import Membership, Role, User
+from salesladder.org.selectors import team_descendant_ids, users_visible_to
+
+Errors = dict[str, list[str]]
+
+
+def resolve_owners(leads: list[Lead], ctx: Any) -> dict[str, tuple[User, int | None]]:
+    """``{lower(username or email): (user, team id)}`` for the named owners the caller may assign."""
+    names = {lead.owner.lower() for lead in leads if lead.owner}
+    if not names:
+        return {}
+    qs = users_visible_to(user=ctx.actor).filter(is_active=True)
+    token_team = getattr(ctx.token, "team_id", None)
+    if token_team:
+        qs = qs.filter(memberships__team_id__in=team_descendant_ids(team_ids=[token_team]))
+    users = list(
+        qs.annotate(username_l=Lower("username"), email_l=Lower("email"))
+        .filter(Q(username_l__in=names) | Q(email_l__in=names))
+        .distinct()
+        .order_by("pk")
+    )
+    teams = teams_of([u.pk for u in users])
+    found: dict[str, tuple[User, int | None]] = {}
+    for user in users:
+        for name in (user.username.lower(), (user.email or "").lower()):
+            if name in names and name not in found:
+                found[name] = (user, teams.get(user.pk))
+    return found
+
+
+def teams_of(user_ids: list[int]) -> dict[int, int]:
+    """Each user's deal team: the rep membership, else the first team they manage (as ``rep_team``)."""
+    teams: dict[int, int] = {}
+    rows = Membership.objects.filter(user_id__in=user_ids).order_by("user_id", "-role", "team__name")
+    for user_id, team_id in rows.values_list("user_id", "team_id"):
+        teams.setdefault(user_id, team_id)
+    return teams
+
+
+def existing_deals(leads: list[Lead]) -> dict[tuple[str, str], Deal]:
+    if not leads:
+        return {}
+    keys = {lead.key for lead in leads}
+    qs = Deal.objects.filter(source__in={k[0] for k in keys}, external_id__in={k[1] for k in keys}).select_related(
+        "account", "contact", "owner"
+    )
+    return {(d.source, d.external_id): d for d in qs if (d.source, d.external_id) in keys}
+
+
+def assign_owners(
+    leads: list[Lead],
+    owners: dict[str, tuple[User, int | None]],
+    ctx: Any,
+    fail: Callable[[Lead, Errors], None],
+) -> dict[int, tuple[int, int]]:
+    """``{lead index: (owner id, team id)}``; round-robin cursors are advanced under a row lock."""
+    assignment: dict[int, tuple[int, int]] = {}
+    if not leads:
+        return assignment
+    rules = {
+        r.source: r for r in RoutingRule.objects.filter(source__in={lead.source for lead in leads}, is_active=True)
+    }
+    rotation: dict[int, list[Lead]] = defaultdict(list)
+    for lead in leads:
+        if lead.owner:
+            user, team_id = owners[lead.owner.lower()]
+            if team_id is None:
+                fail(lead, {"owner": [_("%(user)s is not a member of any team.") % {"user": user}]})
+            else:
+                assignment[lead.index] = (user.pk, team_id)
+            continue
+        rule = rules.get(lead.source)
+        if rule and rule.strategy == OwnerStrategy.FIXED:
+            assignment[lead.index] = (rule.owner_id, rule.team_id)
+        elif rule:
+            rotation[rule.team_id].append(lead)
+        elif ctx.default_team is not None:
+            rotation[ctx.default_team.pk].append(lead)
+        else:
+            fail(lead, {"owner": [_("No owner given and no team to assign the lead to; name an owner.")]})
+    if not rotation:
+        return assignment
+    members = rotation_members(list(rotation))
+    RoundRobinCursor.objects.bulk_create([RoundRobinCursor(team_id=t) for t in rotation], ignore_conflicts=True)
+    cursors = RoundRobinCursor.objects.select_for_update().filter(team_id__in=list(rotation)).order_by("team_id")
+    for cursor in cursors:
+        reps = members.get(cursor.team_id)
+        team_leads = rotation[cursor.team_id]
+        if not reps:
+            for lead in team_leads:
+                fail(lead, {"owner": [_("The team has no active reps to assign the lead to; name an owner.")]})
+            continue
+        for offset, lead in enumerate(team_leads):
+            user_id, team_id = reps[(cursor.position + offset) % len(reps)]
+            assignment[lead.index] = (user_id, team_id)
+        cursor.position += len(team_leads)
+        RoundRobinCursor.objects.filter(pk=cursor.pk).update(position=cursor.position)
+    return assignment
+
+
+def rotation_members(team_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    """The active reps each team rotates over, ``(user id, their team id)`` sorted by user: the team's own
+    reps, or when it has none (a parent team) the reps of its sub-teams."""
+    direct: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    reps = Membership.objects.filter(team_id__in=team_ids, role=Role.REP, user__is_active=True).order_by("user_id")
+    for user_id, team_id in reps.values_list("user_id", "team_id"):
+        direct[team_id].append((user_id, team_id))
+    for team_id in team_ids:
+        if not direct.get(team_id):
+            below = team_descendant_ids(team_ids=[team_id])
+            sub = Membership.objects.filter(team_id__in=below, role=Role.REP, user__is_active=True).order_by("user_id")
+            direct[team_id] = list(sub.values_list("user_id", "team_id"))
+    return direct
+
+
+def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
+    """``{lead index: account}``: by normalised company name, else corporate e-mail domain, else a new account
+    (one per distinct company in the batch, owned by the first lead's owner)."""
+    if not needs:
+        return {}
+    names = {lead.index: normalize_company_name(lead.company) for lead, _o in needs if lead.company}
+    domains = {lead.index: lead.company_domain for lead, _o in needs if lead.company_domain}
+    by_name: dict[str, Account] = {}
+    by_domain: dict[str, Account] = {}
+    wanted_names = {n for n in names.values() if n}
+    wanted_domains = set(domains.values())
+    if wanted_names or wanted_domains:
+        qs = Account.objects.filter(Q(normalized_name__in=wanted_names) | Q(domain__in=wanted_domains)).order_by("pk")
+        for account in qs:
+            by_name.setdefault(account.normalized_name, account)
+            if account.domain:
+                by_domain.setdefault(account.domain, account)
+    result: dict[int, Account] = {}
+    to_create: dict[str, Account] = {}
+    for lead, owner_id in needs:
+        name = names.get(lead.index, "")
+        domain = domains.get(lead.index, "")
+        account = (name and by_name.get(name)) or (domain and by_domain.get(domain)) or None
+        if account is None:
+            label = lead.company or domain or lead.contact_name or lead.email
+            new_key = f"n:{name}" if name else (f"d:{domain}" if domain else f"l:{label.lower()}")
+            account = to_create.get(new_key)
+            if account is None:
+                account = Account(
+                    name=label[:200],
+                    normalized_name=name or normalize_company_name(label),
+                    domain=domain,
+                    owner_id=owner_id,
+                )
+                to_create[new_key] = account
+                if name:
+                    by_name[name] = account
+                if domain:
+                    by_domain.setdefault(domain, account)
+        result[lead.index] = account
+    Account.objects.bulk_create(list(to_create.values()))
+    return result
+
+
+def contact_key(account: Account, lead: Lead) -> tuple[int, str]:
+    return (account.pk, f"e:{lead.email.lower()}" if lead.email else f"n:{lead.contact_name.lower()}")
+
+
+def resolve_contacts(needs: list[tuple[Lead, Account]]) -> dict[int, Contact]:
+    """``{lead index: contact}``: by e-mail within the account (or by name when no e-mail), else created."""
+    if not needs:
+        return {}
+    account_ids = {account.pk for _l, account in needs}
+    emails = {lead.email.lower() for lead, _a in needs if lead.email}
+    names = {lead.contact_name.lower() for lead, _a in needs if not lead.email}
+    found: dict[tuple[int, str], Contact] = {}
+    qs = (
+        Contact.objects.filter(account_id__in=account_ids)
+        .annotate(email_l=Lower("email"), name_l=Lower("name"))
+        .filter(Q(email_l__in=emails) | Q(name_l__in=names))
+        .order_by("pk")
+    )
+    for contact in qs:
+        if contact.email:
+            found.setdefault((contact.account_id, f"e:{contact.email.lower()}"), contact)
+        found.setdefault((contact.account_id, f"n:{contact.name.lower()}"), contact)
+    result: dict[int, Contact] = {}
+    to_create: list[Contact] = []
+    for lead, account in needs:
+        key = contact_key(account, lead)
+        contact = found.get(key)
+        if contact is None:
+            contact = Contact(
+                account=account,
+                name=(lead.contact_name or lead.email)[:200],
+                email=lead.email,
+                phone=lead.phone,
+                title=lead.title,
+            )
+            found[key] = contact
+            to_create.append(contact)
+        result[lead.index] = contact
+    Contact.objects.bulk_create(to_create)
+    return result

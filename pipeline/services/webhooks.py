@@ -1,0 +1,279 @@
+"""Outbound webhooks: subscriptions, event emission and one delivery attempt.
+
+``emit`` is called by the deal services (and intake) inside their transaction. It costs one cache
+read when nobody subscribed to the event; otherwise it writes one ``WebhookDelivery`` per matching
+subscription and enqueues ``deliver_webhook`` *after commit*, so a rolled-back change never
+notifies anybody. Bodies are signed with HMAC-SHA256 of the raw body, keyed with the
+subscription's secret: ``X-SalesLadder-Signature: sha256=<hex>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+import secrets
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pipeline.models import Deal, WebhookDelivery, WebhookDeliveryStatus, WebhookEvent, WebhookSubscription
+from salesladder.errors import DomainError
+from salesladder.org.models import User
+
+ACTIVE_EVENTS_CACHE_KEY = "pipeline:webhooks:active-events:v1"
+# Other processes see a new subscription at the latest after this long (each write also clears the key).
+ACTIVE_EVENTS_TTL = 60
+MAX_ATTEMPTS = getattr(settings, "SALESLADDER_WEBHOOK_MAX_ATTEMPTS", 8)
+TIMEOUT_SECONDS = getattr(settings, "SALESLADDER_WEBHOOK_TIMEOUT", 10)
+EXCERPT_CHARS = 1000
+USER_AGENT = "SalesLadder-Webhooks/1"
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+def _clean_subscription(*, url: str, events: Sequence[str]) -> list[str]:
+    errors: dict[str, list[str]] = {}
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors["url"] = [_("Enter an http:// or https:// URL.")]
+    if not isinstance(events, list | tuple) or not events:
+        errors["events"] = [_("Choose at least one event.")]
+    else:
+        unknown = sorted({str(e) for e in events} - set(WebhookEvent.values))
+        if unknown:
+            errors["events"] = [
+                _("Unknown event(s): %(events)s. Known: %(known)s.")
+                % {"events": ", ".join(unknown), "known": ", ".join(WebhookEvent.values)}
+            ]
+    if errors:
+        raise DomainError(errors)
+    return sorted(set(events))
+
+
+def invalidate_active_events() -> None:
+    cache.delete(ACTIVE_EVENTS_CACHE_KEY)
+
+
+@transaction.atomic
+def webhook_subscription_create(
+    *,
+    url: str,
+    events: Sequence[str],
+    actor: User | None,
+    secret: str = "",
+    description: str = "",
+    is_active: bool = True,
+) -> WebhookSubscription:
+    subscription = WebhookSubscription.objects.create(
+        url=url,
+        events=_clean_subscription(url=url, events=events),
+        secret=secret or secrets.token_hex(32),
+        description=description,
+        is_active=is_active,
+        created_by=actor,
+    )
+    transaction.on_commit(invalidate_active_events)
+    return subscription
+
+
+@transaction.atomic
+def webhook_subscription_update(*, subscription: WebhookSubscription, **fields: Any) -> WebhookSubscription:
+    allowed = {"url", "events", "secret", "description", "is_active"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise DomainError({f: [_("This field cannot be changed here.")] for f in sorted(unknown)})
+    if "url" in fields or "events" in fields:
+        fields["events"] = _clean_subscription(
+            url=fields.get("url", subscription.url), events=fields.get("events", subscription.events)
+        )
+    if "secret" in fields and not fields["secret"]:
+        fields["secret"] = secrets.token_hex(32)
+    for name, value in fields.items():
+        setattr(subscription, name, value)
+    subscription.save()
+    transaction.on_commit(invalidate_active_events)
+    return subscription
+
+
+@transaction.atomic
+def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
+    subscription.delete()
+    transaction.on_commit(invalidate_active_events)
+
+
+# --- emission --------------------------------------------------------------------------------
+
+
+def active_events() -> frozenset[str]:
+    """Events at least one active subscription wants; cached so a deal write without subscribers costs no query."""
+    events = cache.get(ACTIVE_EVENTS_CACHE_KEY)
+    if events is None:
+        events = set()
+        for subscribed in WebhookSubscription.objects.filter(is_active=True).values_list("events", flat=True):
+            events.update(subscribed or ())
+        events = sorted(events)
+        cache.set(ACTIVE_EVENTS_CACHE_KEY, events, ACTIVE_EVENTS_TTL)
+    return frozenset(events)
+
+
+def deal_payload(deal: Deal) -> dict[str, Any]:
+    return {
+        "id": deal.pk,
+        "title": deal.title,
+        "account": deal.account_id,
+        "contact": deal.contact_id,
+        "owner": deal.owner_id,
+        "team": deal.team_id,
+        "stage": deal.stage,
+        "status": deal.status,
+        "amount": None if deal.amount is None else str(deal.amount),
+        "currency": deal.currency,
+        "expected_close_date": deal.expected_close_date.isoformat() if deal.expected_close_date else None,
+        "signed_on": deal.signed_on.isoformat() if deal.signed_on else None,
+        "contract_amount": None if deal.contract_amount is None else str(deal.contract_amount),
+        "source": deal.source,
+        "external_id": deal.external_id,
+        "lost_reason": deal.lost_reason.code if deal.lost_reason_id and deal.lost_reason else None,
+        "created_at": deal.created_at.isoformat() if deal.created_at else None,
+        "updated_at": deal.updated_at.isoformat() if deal.updated_at else None,
+    }
+
+
+def emit(event: str, deal: Deal, *, extra: Mapping[str, Any] | None = None) -> None:
+    emit_many(event, [deal], extra=extra)
+
+
+def emit_many(
+    event: str,
+    deals: Iterable[Deal],
+    *,
+    extra: Mapping[str, Any] | None = None,
+    extra_by_deal: Mapping[int, Mapping[str, Any]] | None = None,
+) -> list[WebhookDelivery]:
+    """Queue ``event`` for each deal to every active subscription of that event (after commit)."""
+    if event not in active_events():
+        return []
+    subscriptions = [
+        s for s in WebhookSubscription.objects.filter(is_active=True).only("pk", "events") if event in s.events
+    ]
+    if not subscriptions:
+        return []
+    now = timezone.now()
+    deliveries = []
+    for deal in deals:
+        data: dict[str, Any] = {"deal": deal_payload(deal)}
+        data.update(extra or {})
+        if extra_by_deal and deal.pk in extra_by_deal:
+            data.update(extra_by_deal[deal.pk])
+        for subscription in subscriptions:
+            delivery = WebhookDelivery(subscription=subscription, event=event, created_at=now, payload={})
+            delivery.payload = {
+                "id": str(delivery.uuid),
+                "event": event,
+                "created_at": now.isoformat(),
+                "data": data,
+            }
+            deliveries.append(delivery)
+    WebhookDelivery.objects.bulk_create(deliveries)
+    ids = [d.pk for d in deliveries]
+
+    def enqueue() -> None:
+        from pipeline.tasks import deliver_webhook
+
+        for pk in ids:
+            deliver_webhook.delay(pk)
+
+    transaction.on_commit(enqueue)
+    return deliveries
+
+
+# --- delivery --------------------------------------------------------------------------------
+
+
+def signature(*, secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def delivery_body(delivery: WebhookDelivery) -> bytes:
+    return json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def retry_delay(attempt: int) -> int:
+    """Seconds before attempt ``attempt + 1``: 10 s doubling per attempt, capped at 1 h, plus up to 25 % jitter."""
+    base = min(10 * 2 ** max(attempt - 1, 0), 3600)
+    return base + random.randint(0, base // 4)  # jitter, not cryptography
+
+
+def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
+    """Make one attempt (idempotent: a succeeded delivery is not sent again). Never raises on HTTP errors.
+
+    Runs outside any transaction: the HTTP call must not hold database locks.
+    """
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+    if delivery.status == WebhookDeliveryStatus.SUCCEEDED:
+        return delivery
+    subscription = delivery.subscription
+    now = timezone.now()
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    if not subscription.is_active:
+        delivery.status = WebhookDeliveryStatus.FAILED
+        delivery.error = "subscription disabled"
+        delivery.next_attempt_at = None
+        delivery.save()
+        return delivery
+    body = delivery_body(delivery)
+    request = urllib.request.Request(  # http(s) URLs only, validated on subscribe
+        subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "X-SalesLadder-Event": delivery.event,
+            "X-SalesLadder-Delivery": str(delivery.uuid),
+            "X-SalesLadder-Timestamp": str(int(now.timestamp())),
+            "X-SalesLadder-Signature": signature(secret=subscription.secret, body=body),
+        },
+    )
+    code: int | None = None
+    excerpt = ""
+    error = ""
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            code = response.status
+            excerpt = response.read(EXCERPT_CHARS * 4).decode("utf-8", "replace")[:EXCERPT_CHARS]
+    except urllib.error.HTTPError as exc:
+        code = exc.code
+        excerpt = exc.read(EXCERPT_CHARS * 4).decode("utf-8", "replace")[:EXCERPT_CHARS]
+        error = f"HTTP {exc.code}"
+    except OSError as exc:  # URLError, timeouts and connection errors are OSErrors
+        reason = getattr(exc, "reason", exc)
+        error = f"{type(reason).__name__}: {reason}"[:300]
+    delivery.response_code = code
+    delivery.response_excerpt = excerpt
+    delivery.error = error
+    if code is not None and 200 <= code < 300:
+        delivery.status = WebhookDeliveryStatus.SUCCEEDED
+        delivery.next_attempt_at = None
+    elif delivery.attempts >= MAX_ATTEMPTS:
+        delivery.status = WebhookDeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+    else:
+        delivery.status = WebhookDeliveryStatus.PENDING
+        delivery.next_attempt_at = now + timedelta(seconds=retry_delay(delivery.attempts))
+    delivery.save()
+    return delivery
