@@ -274,3 +274,14 @@ def test_only_lost_deals_can_be_reopened(org, stage):
         deal_reopen(deal=deal, actor=org.alice)
 
     assert deal.transitions.filter(kind=TransitionKind.REOPEN).count() == 0
+
+
+def test_a_duplicate_source_and_external_id_is_a_field_error(org):
+    make_deal(owner=org.alice, source="expo", external_id="A-1")
+    other = make_deal(owner=org.bob, source="expo")
+
+    with pytest.raises(DomainError) as exc:
+        deal_update(deal=other, actor=org.bob, external_id="A-1")
+
+    assert list(exc.value.errors) == ["external_id"]
+    assert Deal.objects.get(pk=other.pk).external_id == ""
