@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
-from pipeline.models import Account, Activity, Contact, Deal, LostReason, StageConfig, StageGate
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from pipeline.models import (
+    Account,
+    Activity,
+    ActivityKind,
+    Contact,
+    Deal,
+    DealStatus,
+    LostReason,
+    StageConfig,
+    StageGate,
+)
 from salesladder.org.models import User
 from salesladder.org.selectors import managed_team_ids, users_visible_to
 
@@ -66,3 +81,74 @@ def active_gates() -> dict[str, list[tuple[str, str]]]:
 
 def lost_reasons_active() -> QuerySet[LostReason]:
     return LostReason.objects.filter(is_active=True)
+
+
+# --- the pipeline board (My pipeline) ----------------------------------------------------------
+
+
+def stale_q(*, configs: dict[str, StageConfig], now: datetime) -> Q:
+    """Open deals flagged by the nightly job, or with no activity for longer than their rung's stale days."""
+    q = Q(is_stale=True)
+    for stage, config in configs.items():
+        if config.stale_days:
+            cutoff = now - timedelta(days=config.stale_days)
+            q |= Q(stage=stage, status=DealStatus.OPEN) & (
+                Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, stage_entered_at__lt=cutoff)
+            )
+    return q
+
+
+def board_deals(
+    *,
+    user: User,
+    now: datetime,
+    configs: dict[str, StageConfig],
+    won_since: datetime,
+    owner_id: int | None = None,
+    search: str = "",
+    stale_only: bool = False,
+    close_month: date | None = None,
+) -> QuerySet[Deal]:
+    """The deals on a board: open ones, plus the ones won since ``won_since`` (they sit in Signing).
+
+    Lost deals are not on the board. Unordered and unannotated, so it serves both the cards and the
+    per-column aggregates (``board_columns_totals``).
+    """
+    qs = deals_visible_to(user=user).filter(
+        Q(status=DealStatus.OPEN) | Q(status=DealStatus.WON, closed_at__gte=won_since)
+    )
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    if search:
+        qs = qs.filter(
+            Q(title__icontains=search) | Q(account__name__icontains=search) | Q(contact__name__icontains=search)
+        )
+    if stale_only:
+        qs = qs.filter(stale_q(configs=configs, now=now))
+    if close_month:
+        qs = qs.filter(expected_close_date__year=close_month.year, expected_close_date__month=close_month.month)
+    return qs
+
+
+def board_cards(*, deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    """Cards with their company and next open task (earliest due) in one query."""
+    next_task = Activity.objects.filter(deal=OuterRef("pk"), kind=ActivityKind.TASK, done_at__isnull=True).order_by(
+        F("due_at").asc(nulls_last=True), "pk"
+    )
+    return (
+        deals.select_related("account", "owner")
+        .annotate(
+            next_task_subject=Subquery(next_task.values("subject")[:1]),
+            next_task_due=Subquery(next_task.values("due_at")[:1]),
+            card_amount=Coalesce("contract_amount", "amount"),
+        )
+        .order_by("stage_entered_at", "pk")
+    )
+
+
+def board_column_totals(*, deals: QuerySet[Deal]) -> dict[str, dict[str, Any]]:
+    """``{stage: {"count": n, "total": Decimal}}`` aggregated in the database (one GROUP BY)."""
+    rows = (
+        deals.order_by().values("stage").annotate(count=Count("pk"), total=Sum(Coalesce("contract_amount", "amount")))
+    )
+    return {row["stage"]: {"count": row["count"], "total": row["total"] or Decimal(0)} for row in rows}

@@ -17,4 +17,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # HTML pages: the shell (home, profile) and each app's pages.
+    path("", include("salesladder.org.urls")),
+    path("", include("pipeline.urls")),
+    path("", include("targets.urls")),
 ]
