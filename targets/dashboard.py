@@ -1,0 +1,222 @@
+"""Reads behind the team dashboard, composed from the counting primitives of ``targets.selectors``.
+
+The dashboard shows a team's funnel and its reps × stages attainment on one page. Calling ``funnel()``
+and ``attainment()`` one after the other would run the team's quota, rep and team-closure queries twice
+and compute a median the page does not show, so ``team_dashboard`` assembles the same figures from the
+same SQL (``sql.entered_counts``, ``sql.cohort_counts``) and the same arithmetic (``build_stages``,
+``attainment_row``) in six queries whatever the team size. ``tests/web/test_dashboard.py`` checks that
+the figures equal what ``funnel()`` and ``attainment()`` answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from pipeline.models import ENTRY_KINDS, Deal, Stage, StageTransition
+from salesladder.org.models import Team
+from targets.models import IncentiveTier, Quota
+from targets.periods import Period, org_today
+from targets.quota_selectors import TierStanding, tier_standing, tiers_for
+from targets.selectors import sql
+from targets.selectors.funnel import end_of_day, scope_reps, window
+from targets.selectors.outcomes import stale_deals
+from targets.selectors.quotas import user_quotas
+from targets.selectors.results import AttainmentRow, StageFigures, attainment_row, build_stages
+from targets.selectors.scope import Scope
+
+STAGES: list[str] = list(Stage.values)
+TREND_PERIODS = 6
+STALE_LISTED = 50
+
+
+def descendants(team_id: int, parents: dict[int, int | None]) -> set[int]:
+    """A team and its sub-teams from an in-memory ``{team: parent}`` map (teams are few)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in parents.items():
+        children.setdefault(parent, []).append(pk)
+    seen: set[int] = set()
+    stack = [team_id]
+    while stack:
+        pk = stack.pop()
+        if pk not in seen:
+            seen.add(pk)
+            stack.extend(children.get(pk, ()))
+    return seen
+
+
+@dataclass(frozen=True)
+class RepRow:
+    user_id: int
+    username: str
+    cells: list[AttainmentRow]
+
+
+@dataclass(frozen=True)
+class TeamDashboard:
+    team: Team
+    period: Period
+    as_of: date
+    elapsed_share: float
+    stages: list[StageFigures]
+    overall_conversion: float | None
+    cohort_size: int
+    reps: list[RepRow]
+    totals: list[AttainmentRow]
+
+
+def team_dashboard(*, team: Team, team_ids: set[int], period: Period, as_of: date | None = None) -> TeamDashboard:
+    """Funnel (flow and cohort) and attainment of ``team`` (with the sub-teams ``team_ids``). Six queries."""
+    as_of = as_of or org_today()
+    scope = Scope.for_team(team)
+    reps = scope_reps(scope, team_ids)
+    rep_ids = [pk for pk, _name in reps]
+    start, cutoff = window(period, as_of)
+    group = sql.group_team(team.pk, team_ids)
+    per_rep = sql.entered_counts(sql.group_users(rep_ids), start=start, cutoff=cutoff)
+    entered = {stage: n for (_sid, stage), n in sql.entered_counts(group, start=start, cutoff=cutoff).items()}
+    cohort = {
+        stage: n
+        for (_sid, stage), n in sql.cohort_counts(
+            group, start=start, cutoff=cutoff, reached_by=end_of_day(as_of)
+        ).items()
+    }
+    quotas = user_quotas(period=period, user_ids=rep_ids)
+    # A team's quota: its explicit rows, else the sum of its reps' (the rule of targets.selectors.quotas).
+    summed: dict[str, int] = {}
+    for (_uid, stage), value in quotas.items():
+        summed[stage] = summed.get(stage, 0) + value
+    explicit = dict(Quota.objects.filter(period=period.key, team_id=team.pk).values_list("stage", "value"))
+    team_quota = {**summed, **explicit}
+    stages, overall, cohort_size = build_stages(
+        entered=entered, cohort=cohort, quota=team_quota, median={}, stages=STAGES
+    )
+    elapsed = period.elapsed_share(as_of)
+    rows = [
+        RepRow(
+            user_id=pk,
+            username=name,
+            cells=[
+                attainment_row(
+                    user=pk,
+                    label=name,
+                    stage=s,
+                    quota=quotas.get((pk, s)),
+                    entered=per_rep.get((pk, s), 0),
+                    elapsed=elapsed,
+                )
+                for s in STAGES
+            ],
+        )
+        for pk, name in reps
+    ]
+    totals = [
+        attainment_row(
+            user=None,
+            label=team.name,
+            stage=s,
+            quota=team_quota.get(s),
+            entered=entered.get(s, 0),
+            elapsed=elapsed,
+        )
+        for s in STAGES
+    ]
+    return TeamDashboard(team, period, as_of, elapsed, stages, overall, cohort_size, rows, totals)
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    period: Period
+    entered: dict[str, int]
+
+
+def team_trend(*, team: Team, team_ids: set[int], period: Period, n: int = TREND_PERIODS) -> list[TrendRow]:
+    """entered(s) of the team in each of the ``n`` periods ending with ``period``, oldest first. ``n`` queries."""
+    group = sql.group_team(team.pk, team_ids)
+    today = org_today()
+    rows = []
+    for p in period.last(n):
+        start, cutoff = window(p, today)
+        if start >= cutoff:  # a period that has not begun
+            rows.append(TrendRow(p, dict.fromkeys(STAGES, 0)))
+            continue
+        counts = sql.entered_counts(group, start=start, cutoff=cutoff)
+        rows.append(TrendRow(p, {s: counts.get((team.pk, s), 0) for s in STAGES}))
+    return rows
+
+
+@dataclass(frozen=True)
+class TierRow:
+    user_id: int
+    username: str
+    signings: int
+    won_amount: Decimal
+    standings: dict[str, TierStanding]  # per measure that has tiers
+
+
+def team_tiers(*, team: Team, team_ids: set[int], period: Period) -> tuple[list[IncentiveTier], list[TierRow]]:
+    """The tiers that apply to the team in ``period`` and each rep's standing on them. Four queries."""
+    tiers = tiers_for(period=period, team=team)
+    reps = scope_reps(Scope.for_team(team), team_ids)
+    start, cutoff = window(period, org_today())
+    won = sql.outcome_counts(sql.group_users([pk for pk, _n in reps]), start=start, cutoff=cutoff)
+    measures: dict[str, list[IncentiveTier]] = {}
+    for tier in tiers:
+        measures.setdefault(tier.measure, []).append(tier)
+    rows = []
+    for pk, name in reps:
+        signings, amount, _lost = won.get(pk, (0, 0, 0))
+        amount = Decimal(str(amount or 0)).quantize(Decimal("0.01"))
+        values = {"signings": Decimal(signings), "won_amount": amount}
+        rows.append(
+            TierRow(
+                user_id=pk,
+                username=name,
+                signings=signings,
+                won_amount=amount,
+                standings={m: tier_standing(value=values[m], tiers=ts) for m, ts in measures.items()},
+            )
+        )
+    return tiers, rows
+
+
+def team_stale_deals(*, team: Team) -> QuerySet[Deal]:
+    return stale_deals(scope=Scope.for_team(team))
+
+
+def entered_deal_ids(
+    *,
+    stage: str,
+    start: datetime,
+    cutoff: datetime,
+    team_ids: Iterable[int] | None = None,
+    user_id: int | None = None,
+) -> QuerySet[StageTransition]:
+    """The deals behind an entered(s) figure: entries into ``stage`` in ``[start, cutoff)`` attributed (by the
+    owner or team at that moment) to the rep or teams. Distinct deal ids, as the count is of distinct deals."""
+    qs = StageTransition.objects.filter(
+        kind__in=ENTRY_KINDS, to_stage=stage, occurred_at__gte=start, occurred_at__lt=cutoff
+    )
+    if user_id is not None:
+        qs = qs.filter(owner_id=user_id)
+    if team_ids is not None:
+        qs = qs.filter(team_id__in=list(team_ids))
+    return qs.values("deal_id").distinct()
+
+
+def cohort_deal_ids(
+    *, stage: str, start: datetime, cutoff: datetime, reached_by: datetime, team_ids: Iterable[int]
+) -> QuerySet[StageTransition]:
+    """Of the deals entering ``prep`` in the window for the teams, those in ``stage`` before ``reached_by``."""
+    cohort = entered_deal_ids(stage=Stage.PREP, start=start, cutoff=cutoff, team_ids=team_ids)
+    return (
+        StageTransition.objects.filter(
+            kind__in=ENTRY_KINDS, to_stage=stage, occurred_at__lt=reached_by, deal_id__in=cohort
+        )
+        .values("deal_id")
+        .distinct()
+    )
