@@ -59,7 +59,10 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 def _json_response(body: Any, status_code: int, *, replayed: bool = False) -> HttpResponse:
-    content = body if isinstance(body, str) else json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False)
+    if isinstance(body, str):
+        content = body
+    else:
+        content = json.dumps(body, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
     response = HttpResponse(content, status=status_code, content_type="application/json")
     if replayed:
         response["Idempotent-Replayed"] = "true"
@@ -168,11 +171,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         if claim.replay:
             return _json_response(claim.row.response_body, claim.row.response_status or 200, replayed=True)
         try:
-            response = self._intake(request, body)
-        except DomainError as exc:
-            answer = {"errors": exc.errors, "detail": exc.message}
-            idempotency_complete(claim=claim, status=exc.status_code, body=json.dumps(answer, ensure_ascii=False))
-            raise
+            try:
+                response = self._intake(request, body)
+            except DomainError as exc:  # a 400 is an answer too: replayed like a success
+                response = _json_response({"errors": exc.errors, "detail": exc.message}, exc.status_code)
         except Exception:
             idempotency_release(claim=claim)  # 413 or a crash: nothing stored, the client may retry the key
             raise
