@@ -132,7 +132,11 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             OpenApiParameter("period", str, required=True, description="2026-10, 2026-Q3…"),
             OpenApiParameter("team", int, required=False, description="A team; its sub-teams are included."),
         ],
-        responses={200: CompletionSerializer},
+        responses={
+            200: CompletionSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Missing or malformed `period`, or an unknown `team`."),
+            403: OpenApiResponse(ErrorSerializer, description="Only managers and admins see completion."),
+        },
         filters=False,
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)

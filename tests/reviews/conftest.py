@@ -19,3 +19,20 @@ def make_review():  # type: ignore[no-untyped-def]
         return Review.objects.create(cycle=cycle, user=user, period=period, status=status, **fields)
 
     return _make
+
+
+@pytest.fixture
+def api(db):  # type: ignore[no-untyped-def]
+    """``api(user)``: an API client logged in as ``user`` (throttle counters reset)."""
+    from django.core.cache import cache
+    from rest_framework.test import APIClient
+
+    cache.clear()
+
+    def _client(user: User | None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return _client
