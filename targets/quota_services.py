@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.models import Stage
@@ -373,7 +373,11 @@ def tier_set(
     tier.threshold = threshold_value
     tier.name = name
     tier.reward = reward
-    tier.save()
+    try:
+        with transaction.atomic():
+            tier.save()
+    except IntegrityError:  # a concurrent request created the same threshold
+        raise DomainError({"threshold": [_("A tier with this threshold already exists for this period.")]}) from None
     return tier
 
 

@@ -1,5 +1,18 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter(trailing_slash=True)
+from targets.api.analytics import AttainmentView, FunnelView, PlannerView
+from targets.api.views import PeriodViewSet, QuotaViewSet, TemplateViewSet, TierViewSet
 
-urlpatterns = router.urls
+router = DefaultRouter(trailing_slash=True)
+router.register("periods", PeriodViewSet, basename="period")
+router.register("targets", QuotaViewSet, basename="target")
+router.register("templates", TemplateViewSet, basename="template")
+router.register("tiers", TierViewSet, basename="tier")
+
+urlpatterns = [
+    path("funnel/", FunnelView.as_view(), name="funnel"),
+    path("attainment/", AttainmentView.as_view(), name="attainment"),
+    path("planner/", PlannerView.as_view(), name="planner"),
+    *router.urls,
+]

@@ -1,0 +1,342 @@
+"""Targets API shapes: periods, quotas, templates, tiers, and the funnel/attainment/planner answers.
+
+Output serializers are read-only and declare every field (the OpenAPI schema is the contract the
+answers are checked against). Input serializers validate and reference only ids the caller may see;
+views hand validated data to the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from pipeline.models import Stage
+from salesladder.api.fields import ScopedPrimaryKeyRelatedField
+from salesladder.errors import DomainError
+from salesladder.org.models import Team, User
+from salesladder.org.selectors import teams_visible_to, users_visible_to
+from targets.models import IncentiveTier, Quota, QuotaTemplate, ScopeType, TierMeasure
+from targets.periods import PeriodKind
+from targets.quota_selectors import MAX_YEAR, MIN_YEAR, period_from_key
+from targets.quota_services import MAX_QUOTA, MAX_THRESHOLD
+
+
+class PeriodKeyField(serializers.CharField):
+    """``2026-11`` / ``2026-W48`` / ``2026-Q4``; validated to a ``Period``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 10)
+        kwargs.setdefault("help_text", _("A month (2026-11), an ISO week (2026-W48) or a quarter (2026-Q4)."))
+        super().__init__(**kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        value = super().run_validation(data)
+        if value in (None, ""):
+            return value
+        try:
+            return period_from_key(value)
+        except DomainError as exc:
+            raise serializers.ValidationError(next(iter(exc.errors.values()))) from None
+
+
+class BoundedDateField(serializers.DateField):
+    def to_internal_value(self, value: Any) -> Any:
+        day = super().to_internal_value(value)
+        if not (MIN_YEAR <= day.year <= MAX_YEAR):
+            raise serializers.ValidationError(
+                _("Use a date between %(lo)s and %(hi)s.") % {"lo": MIN_YEAR, "hi": MAX_YEAR}
+            )
+        return day
+
+
+class ScopeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ScopeType.choices)
+    id = serializers.IntegerField(help_text=_("User or team id; 0 for the organisation."))
+    label = serializers.CharField()
+
+
+# --- periods -----------------------------------------------------------------------------------
+
+
+class PeriodSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    kind = serializers.CharField(help_text="month | week | quarter")
+    start = serializers.DateField(help_text=_("First day."))
+    end = serializers.DateField(help_text=_("Last day (inclusive)."))
+    days = serializers.IntegerField()
+    is_current = serializers.BooleanField()
+    previous = serializers.CharField()
+    next = serializers.CharField()
+
+
+# --- quotas ------------------------------------------------------------------------------------
+
+
+class QuotaSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username", read_only=True, allow_null=True, default=None)
+    team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Quota
+        fields = ["id", "period", "user", "username", "team", "team_name", "stage", "value", "updated_at"]
+        read_only_fields = fields
+
+
+class QuotaWriteSerializer(serializers.Serializer):
+    period = PeriodKeyField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    value = serializers.IntegerField(min_value=0, max_value=MAX_QUOTA)
+    user = ScopedPrimaryKeyRelatedField(scope=users_visible_to, model=User, required=False, allow_null=True)
+    team = ScopedPrimaryKeyRelatedField(scope=teams_visible_to, model=Team, required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("user") is None) == (attrs.get("team") is None):
+            raise serializers.ValidationError({"non_field_errors": [_("Give either a rep or a team, not both.")]})
+        return attrs
+
+
+class QuotaValueSerializer(serializers.Serializer):
+    value = serializers.IntegerField(min_value=0, max_value=MAX_QUOTA)
+
+
+class GridRowSerializer(serializers.Serializer):
+    user = serializers.IntegerField(source="user.pk")
+    username = serializers.CharField(source="user.username")
+    quotas = serializers.DictField(child=serializers.IntegerField(allow_null=True), help_text="stage → quota or null")
+
+
+class TeamRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class GridSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    team = TeamRefSerializer()
+    rows = GridRowSerializer(many=True)
+
+
+class GridQuerySerializer(serializers.Serializer):
+    period = PeriodKeyField(required=False)
+    team = ScopedPrimaryKeyRelatedField(scope=teams_visible_to, model=Team)
+
+
+class GridWriteSerializer(serializers.Serializer):
+    period = PeriodKeyField()
+    team = ScopedPrimaryKeyRelatedField(scope=teams_visible_to, model=Team)
+    grid = serializers.DictField(
+        child=serializers.DictField(child=serializers.JSONField(allow_null=True), allow_empty=True),
+        help_text=_('{"<user id>": {"<stage>": quota or null}}; errors come back keyed "<user id>.<stage>".'),
+    )
+
+
+class ApplyTemplateSerializer(serializers.Serializer):
+    period = PeriodKeyField()
+    team = ScopedPrimaryKeyRelatedField(scope=teams_visible_to, model=Team)
+    template = serializers.PrimaryKeyRelatedField(
+        queryset=QuotaTemplate.objects.all(), required=False, allow_null=True, help_text=_("Omitted: the default.")
+    )
+
+
+class CopyPreviousSerializer(serializers.Serializer):
+    period = PeriodKeyField()
+    team = ScopedPrimaryKeyRelatedField(scope=teams_visible_to, model=Team)
+
+
+class CopyResultSerializer(GridSerializer):
+    copied = serializers.IntegerField(help_text=_("Quota cells written."))
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+class TemplateLineSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    value = serializers.IntegerField(min_value=0, max_value=MAX_QUOTA)
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    lines = serializers.SerializerMethodField()
+
+    class Meta:
+        model = QuotaTemplate
+        fields = ["id", "name", "period_kind", "is_default", "lines", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(TemplateLineSerializer(many=True))
+    def get_lines(self, obj: QuotaTemplate) -> list[dict[str, Any]]:
+        order = {s: i for i, s in enumerate(Stage.values)}
+        lines = sorted(obj.lines.all(), key=lambda line: order.get(line.stage, 99))
+        return [{"stage": line.stage, "value": line.value} for line in lines]
+
+
+class TemplateWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    period_kind = serializers.ChoiceField(choices=PeriodKind.choices, default=PeriodKind.MONTH)
+    lines = TemplateLineSerializer(many=True, allow_empty=False)
+
+
+class TemplatePatchSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, required=False)
+    period_kind = serializers.ChoiceField(choices=PeriodKind.choices, required=False)
+    lines = TemplateLineSerializer(many=True, allow_empty=False, required=False)
+
+
+# --- tiers -------------------------------------------------------------------------------------
+
+
+class TierSerializer(serializers.ModelSerializer):
+    team_name = serializers.CharField(source="team.name", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = IncentiveTier
+        fields = ["id", "period", "team", "team_name", "measure", "threshold", "name", "reward"]
+        read_only_fields = fields
+
+
+class TierWriteSerializer(serializers.Serializer):
+    period = PeriodKeyField()
+    team = ScopedPrimaryKeyRelatedField(
+        scope=teams_visible_to, model=Team, required=False, allow_null=True, help_text=_("Empty: organisation-wide.")
+    )
+    measure = serializers.ChoiceField(choices=TierMeasure.choices, default=TierMeasure.SIGNINGS)
+    threshold = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, max_value=MAX_THRESHOLD)
+    name = serializers.CharField(max_length=80)
+    reward = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class TierRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    threshold = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reward = serializers.CharField()
+
+
+class StandingSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    username = serializers.CharField()
+    measure = serializers.ChoiceField(choices=TierMeasure.choices)
+    value = serializers.DecimalField(max_digits=16, decimal_places=2)
+    reached = TierRefSerializer(allow_null=True)
+    next = TierRefSerializer(allow_null=True)
+    gap = serializers.DecimalField(max_digits=16, decimal_places=2, allow_null=True)
+
+
+class StandingsSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    scope = ScopeSerializer()
+    tiers = TierSerializer(many=True)
+    rows = StandingSerializer(many=True)
+
+
+# --- analytics ---------------------------------------------------------------------------------
+
+
+class AnalyticsQuerySerializer(serializers.Serializer):
+    period = PeriodKeyField(required=False, help_text=_("Default: the current month."))
+    team = serializers.CharField(required=False, help_text=_("Team id (with its sub-teams)."))
+    user = serializers.CharField(required=False, help_text=_("Rep id or username."))
+    as_of = BoundedDateField(
+        required=False, help_text=_("A past day reads that day's nightly snapshot; default: live, today.")
+    )
+
+
+class FunnelStageSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    entered = serializers.IntegerField()
+    conversion_to_next = serializers.FloatField(
+        allow_null=True, help_text=_("entered(next) / entered; null at the top")
+    )
+    cohort_reached = serializers.IntegerField()
+    cohort_share = serializers.FloatField(allow_null=True)
+    quota = serializers.IntegerField(allow_null=True)
+    attainment = serializers.FloatField(allow_null=True)
+    median_days_in_stage = serializers.FloatField(allow_null=True)
+
+
+class FunnelSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    scope = ScopeSerializer()
+    as_of = serializers.DateField()
+    source = serializers.ChoiceField(choices=[("live", "live"), ("snapshot", "snapshot")])
+    stages = FunnelStageSerializer(many=True)
+    overall_conversion = serializers.FloatField(allow_null=True, help_text=_("entered(signing) / entered(prep)"))
+    cohort_size = serializers.IntegerField()
+
+
+class AttainmentRowSerializer(serializers.Serializer):
+    user = serializers.IntegerField(allow_null=True)
+    user_label = serializers.CharField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    quota = serializers.IntegerField(allow_null=True)
+    entered = serializers.IntegerField()
+    attainment = serializers.FloatField(allow_null=True)
+    pace = serializers.FloatField(allow_null=True)
+    pace_status = serializers.CharField(allow_null=True, help_text="on_track | behind | at_risk")
+
+
+class AttainmentSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    scope = ScopeSerializer()
+    as_of = serializers.DateField()
+    source = serializers.ChoiceField(choices=[("live", "live"), ("snapshot", "snapshot")])
+    elapsed_share = serializers.FloatField()
+    rows = AttainmentRowSerializer(many=True)
+    totals = AttainmentRowSerializer(many=True)
+
+
+class PlannerQuerySerializer(serializers.Serializer):
+    period = PeriodKeyField(required=False, help_text=_("The period planned; default: the current month."))
+    team = serializers.CharField(required=False)
+    user = serializers.CharField(required=False)
+    signings = serializers.IntegerField(
+        required=False, min_value=0, max_value=100_000, help_text=_("Default: the scope's signing quota.")
+    )
+    periods_back = serializers.IntegerField(required=False, min_value=1, max_value=24, default=3)
+
+
+class PlanRateSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    next_stage = serializers.ChoiceField(choices=Stage.choices)
+    entered = serializers.IntegerField()
+    entered_next = serializers.IntegerField()
+    rate = serializers.FloatField()
+    source = serializers.CharField(help_text="observed | default (no usable history for this rung)")
+
+
+class PlanNeedSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    needed = serializers.IntegerField()
+    quota = serializers.IntegerField(allow_null=True)
+
+
+class PlanFlagSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    next_stage = serializers.ChoiceField(choices=Stage.choices)
+    quota = serializers.IntegerField()
+    next_quota = serializers.IntegerField()
+    max_next = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
+class PlanWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="no_history | no_data | zero_rate | rate_capped | ladder")
+    stage = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class PlanSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    scope = ScopeSerializer()
+    signings = serializers.IntegerField()
+    periods_back = serializers.IntegerField()
+    history = serializers.ListField(child=serializers.CharField())
+    rates = PlanRateSerializer(many=True)
+    overall_rate = serializers.FloatField()
+    needs = PlanNeedSerializer(many=True)
+    ladder_flags = PlanFlagSerializer(many=True)
+    warnings = PlanWarningSerializer(many=True)
