@@ -212,5 +212,6 @@ def planner(request: HttpRequest) -> HttpResponse:
             ]
     if request.htmx:
         return render(request, "targets/_planner_result.html", context, status=status)
-    page = _context(request, choice, period, period_error, **context)
+    extra = {k: v for k, v in context.items() if k not in ("labels", "team", "period")}
+    page = _context(request, choice, period, period_error, **extra)
     return render(request, "targets/targets.html", page, status=status)
