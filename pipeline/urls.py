@@ -22,6 +22,7 @@ urlpatterns = [
     path("accounts/<int:pk>/", directory.account_detail, name="account_detail"),
     path("accounts/<int:pk>/edit/", directory.account_form, name="account_edit"),
     path("contacts/", directory.contact_list, name="contact_list"),
-    path("contacts/new/", directory.contact_new, name="contact_new"),
+    path("contacts/new/", directory.contact_form, name="contact_new"),
     path("contacts/<int:pk>/", directory.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/edit/", directory.contact_form, name="contact_edit"),
 ]

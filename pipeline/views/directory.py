@@ -15,7 +15,7 @@ from pipeline.filtersets import AccountFilterSet, ContactFilterSet
 from pipeline.forms import AccountForm, ContactForm, add_domain_errors
 from pipeline.models import DealStatus
 from pipeline.selectors import accounts_visible_to, contacts_visible_to, deals_visible_to
-from pipeline.services import account_create, account_update, contact_create
+from pipeline.services import account_create, account_update, contact_create, contact_update
 from salesladder.errors import DomainError
 from salesladder.org.selectors import users_visible_to
 
@@ -113,16 +113,25 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_new(request: HttpRequest) -> HttpResponse:
-    initial = {"account": request.GET.get("account")} if request.GET.get("account") else None
+def contact_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    contact = get_object_or_404(contacts_visible_to(user=request.user), pk=pk) if pk else None
+    if contact:
+        initial = {f: getattr(contact, f) for f in ("name", "title", "email", "phone")} | {
+            "account": contact.account_id
+        }
+    else:
+        initial = {"account": request.GET.get("account")} if request.GET.get("account") else {}
     form = ContactForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            contact = contact_create(**form.cleaned_data)
+            if contact:
+                contact = contact_update(contact=contact, **form.cleaned_data)
+            else:
+                contact = contact_create(**form.cleaned_data)
         except DomainError as exc:
             add_domain_errors(form, exc)
         else:
             messages.success(request, _("Saved %(contact)s.") % {"contact": contact.name})
             return redirect("pipeline:contact_detail", pk=contact.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "pipeline/contact_form.html", {"form": form}, status=status)
+    return render(request, "pipeline/contact_form.html", {"form": form, "contact": contact}, status=status)
