@@ -269,3 +269,91 @@ def open_counts(g: Grouping) -> dict[int, tuple[int, int]]:
         GROUP BY 1"""
     rows = _run(sql, [*g.cte_params, *g.where_params])
     return {int(sid): (int(n), int(stale or 0)) for sid, n, stale in rows}
+
+
+def _before(alias: str) -> str:
+    """Already reflected in the previous snapshot: older id AND occurred before its cutoff."""
+    return f"({alias}.id <= %s AND {alias}.occurred_at < %s)"
+
+
+def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> Counts:
+    """Deals entering s in ``[start, cutoff)`` that the previous snapshot (transitions ``id <= max_id``
+    occurring before ``prev_cutoff``) did not count. Transitions are append-only, so entered(s) only
+    grows: new = previous + this delta. Reads only the histories of deals with a new transition."""
+    g = g.for_alias("t")
+    changed = f"""changed AS (
+            SELECT DISTINCT n.deal_id FROM {T} n
+            WHERE n.kind IN {ENTRY_SQL} AND n.occurred_at >= %s AND n.occurred_at < %s
+            AND (n.id > %s OR n.occurred_at >= %s))"""
+    sql = f"""
+        {g.with_clause(changed)}
+        SELECT scope_id, to_stage, COUNT(*) FROM (
+            SELECT {g.key} AS scope_id, t.to_stage, t.deal_id,
+                   MAX(CASE WHEN {_before("t")} THEN 1 ELSE 0 END) AS was
+            FROM {T} t {g.join}
+            WHERE t.deal_id IN (SELECT deal_id FROM changed)
+            AND t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+            GROUP BY 1, 2, 3
+        ) per_deal WHERE was = 0
+        GROUP BY 1, 2"""
+    params = [
+        *g.cte_params,
+        db_dt(start),
+        db_dt(cutoff),
+        max_id,
+        db_dt(prev_cutoff),
+        max_id,
+        db_dt(prev_cutoff),
+        db_dt(start),
+        db_dt(cutoff),
+        *g.where_params,
+    ]
+    return {(int(s), stage): int(n) for s, stage, n in _run(sql, params)}
+
+
+def cohort_delta(
+    g: Grouping,
+    *,
+    start: datetime,
+    cutoff: datetime,
+    reached_by: datetime,
+    max_id: int,
+    prev_cutoff: datetime,
+) -> Counts:
+    """(deal in the scope's prep cohort, deal reached s) pairs new since the previous snapshot."""
+    g = g.for_alias("t")
+    changed = f"""changed AS (
+            SELECT DISTINCT n.deal_id FROM {T} n
+            WHERE n.kind IN {ENTRY_SQL} AND n.occurred_at < %s AND (n.id > %s OR n.occurred_at >= %s))"""
+    cohort = f"""cohort AS (
+            SELECT {g.key} AS scope_id, t.deal_id, MAX(CASE WHEN {_before("t")} THEN 1 ELSE 0 END) AS was
+            FROM {T} t {g.join}
+            WHERE t.deal_id IN (SELECT deal_id FROM changed) AND t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep'
+            AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+            GROUP BY 1, 2)"""
+    reach = f"""reach AS (
+            SELECT e.deal_id, e.to_stage, MAX(CASE WHEN {_before("e")} THEN 1 ELSE 0 END) AS was
+            FROM {T} e
+            WHERE e.deal_id IN (SELECT deal_id FROM changed) AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
+            GROUP BY 1, 2)"""
+    sql = f"""
+        {g.with_clause(changed, cohort, reach)}
+        SELECT c.scope_id, r.to_stage, COUNT(*)
+        FROM cohort c JOIN reach r ON r.deal_id = c.deal_id
+        WHERE NOT (c.was = 1 AND r.was = 1)
+        GROUP BY 1, 2"""
+    params = [
+        *g.cte_params,
+        db_dt(reached_by),
+        max_id,
+        db_dt(prev_cutoff),
+        max_id,
+        db_dt(prev_cutoff),
+        db_dt(start),
+        db_dt(cutoff),
+        *g.where_params,
+        max_id,
+        db_dt(prev_cutoff),
+        db_dt(reached_by),
+    ]
+    return {(int(s), stage): int(n) for s, stage, n in _run(sql, params)}

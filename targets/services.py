@@ -1,0 +1,393 @@
+"""Nightly writes of the targets app: funnel/attainment snapshots, stale flags and the nightly run.
+
+Snapshots are computed set-based: per period and scope type one aggregate query (the same SQL the
+live services use, ``targets.selectors.sql``), then one bulk upsert on the snapshot keys, so a
+re-run rewrites the same rows with the same values (idempotent).
+
+Incremental runs (the default) rely on StageTransition being append-only: entered counts and cohort
+counts can only grow, so the new snapshot = the previous run's row + the deals that newly qualify,
+read from the histories of deals with a transition the previous run did not see (id above its
+watermark, or occurring after its as-of day). Medians, quotas, outcomes and pipeline value are
+recomputed. ``incremental=False`` (``run_nightly --full``) recomputes everything from scratch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, Max, Q, Value, When
+from django.utils import timezone
+
+from pipeline.models import Deal, DealStatus, StageConfig, StageTransition
+from salesladder.org.models import Membership, Role, Team
+from targets.models import FunnelSnapshot, NightlyRun, Quota, ScopeSnapshot, ScopeType
+from targets.periods import Period, PeriodKind, org_today
+from targets.selectors import sql
+from targets.selectors.funnel import STAGES, end_of_day, window
+from targets.selectors.quotas import org_quotas, team_quotas, user_quotas
+from targets.selectors.scope import ORG_SCOPE_ID
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+NightlyHook = Callable[..., Any]
+
+# Callables run after each nightly run as ``hook(run_date=date, closed_periods=[Period, ...])``.
+# Higher apps (reviews: draft reviews at period end) register here; targets never imports them.
+NIGHTLY_HOOKS: list[NightlyHook] = []
+
+
+def register_nightly_hook(fn: NightlyHook) -> NightlyHook:
+    """Register ``fn`` once (usable as a decorator; registering twice is harmless)."""
+    if fn not in NIGHTLY_HOOKS:
+        NIGHTLY_HOOKS.append(fn)
+    return fn
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+def period_kinds_in_use() -> list[str]:
+    """Month always; weeks and quarters when some quota is set for one."""
+    kinds = {PeriodKind.MONTH.value}
+    for key in Quota.objects.values_list("period", flat=True).distinct():
+        kinds.add(Period.parse(key).kind)
+    return sorted(kinds)
+
+
+def snapshot_periods(as_of: date) -> list[Period]:
+    """The current and the previous period of each kind in use, on ``as_of``."""
+    periods = []
+    for kind in period_kinds_in_use():
+        current = Period.containing(as_of, kind)
+        periods += [current.previous(), current]
+    return periods
+
+
+def closed_periods(as_of: date) -> list[Period]:
+    """Per kind in use, the latest period that has ended by the end of ``as_of``."""
+    return [Period.containing(as_of + timedelta(days=1), kind).previous() for kind in period_kinds_in_use()]
+
+
+# --- scopes ----------------------------------------------------------------------------------
+
+
+def team_closure() -> list[tuple[int, int]]:
+    """``[(team, ancestor-or-self)]`` for every team. One query; teams are few."""
+    parent = dict(Team.objects.values_list("pk", "parent_id"))
+    pairs = []
+    for team in parent:
+        node, seen = team, set()
+        while node is not None and node not in seen:
+            seen.add(node)
+            pairs.append((team, node))
+            node = parent.get(node)
+    return pairs
+
+
+@dataclass
+class Universe:
+    closure: list[tuple[int, int]]
+    rep_ids: list[int]
+    team_ids: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.team_ids = sorted({a for _t, a in self.closure})
+
+    def groupings(self) -> list[sql.Grouping]:
+        return [sql.group_users(), sql.group_teams(self.closure), sql.group_org()]
+
+    def keys(self, extra_users: Iterable[int] = ()) -> list[tuple[str, int]]:
+        users = sorted(set(self.rep_ids) | set(extra_users))
+        return (
+            [(ScopeType.USER.value, u) for u in users]
+            + [(ScopeType.TEAM.value, t) for t in self.team_ids]
+            + [(ScopeType.ORG.value, ORG_SCOPE_ID)]
+        )
+
+
+def universe() -> Universe:
+    reps = sorted(set(Membership.objects.filter(role=Role.REP).values_list("user_id", flat=True)))
+    return Universe(team_closure(), reps)
+
+
+# --- funnel snapshots ------------------------------------------------------------------------
+
+Key = tuple[str, int, str]  # scope type, scope id, stage
+
+
+def _keyed(scope_type: str, values: dict[tuple[int, str], Any]) -> dict[Key, Any]:
+    return {(scope_type, sid, stage): v for (sid, stage), v in values.items()}
+
+
+def _quotas(period: Period, u: Universe) -> dict[Key, int]:
+    return {
+        **_keyed(ScopeType.USER, user_quotas(period=period)),
+        **_keyed(ScopeType.TEAM, team_quotas(period=period, closure=u.closure)),
+        **_keyed(ScopeType.ORG, org_quotas(period=period)),
+    }
+
+
+@dataclass
+class PreviousRun:
+    as_of: date
+    max_id: int
+
+
+def _previous_rows(period: Period, prev: PreviousRun) -> dict[Key, FunnelSnapshot]:
+    rows = FunnelSnapshot.objects.filter(period=period.key, as_of=prev.as_of)
+    return {(r.scope_type, r.scope_id, r.stage): r for r in rows}
+
+
+def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRun | None) -> tuple[int, str]:
+    """Upsert the FunnelSnapshot rows of one period as of the end of ``as_of``; returns (rows, mode)."""
+    start, cutoff = window(period, as_of)
+    reached_by = end_of_day(as_of)
+    entered: dict[Key, int] = {}
+    cohort: dict[Key, int] = {}
+    median: dict[Key, float] = {}
+    previous = _previous_rows(period, prev) if prev else {}
+    mode = "incremental" if previous else "full"
+    for g in u.groupings():
+        if previous:
+            assert prev is not None
+            prev_eod = end_of_day(prev.as_of)
+            entered.update(
+                _keyed(
+                    g.scope_type,
+                    sql.entered_delta(g, start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=prev_eod),
+                )
+            )
+            cohort.update(
+                _keyed(
+                    g.scope_type,
+                    sql.cohort_delta(
+                        g, start=start, cutoff=cutoff, reached_by=reached_by, max_id=prev.max_id, prev_cutoff=prev_eod
+                    ),
+                )
+            )
+        else:
+            entered.update(_keyed(g.scope_type, sql.entered_counts(g, start=start, cutoff=cutoff)))
+            cohort.update(_keyed(g.scope_type, sql.cohort_counts(g, start=start, cutoff=cutoff, reached_by=reached_by)))
+        median.update(_keyed(g.scope_type, sql.median_days(g, start=start, cutoff=cutoff)))
+    quotas = _quotas(period, u)
+    extra_users = {sid for (st, sid, _s) in [*entered, *previous] if st == ScopeType.USER}
+    rows = []
+    for scope_type, scope_id in u.keys(extra_users):
+        for stage in STAGES:
+            key = (scope_type, scope_id, stage)
+            old = previous.get(key)
+            rows.append(
+                FunnelSnapshot(
+                    scope_type=scope_type,
+                    scope_id=scope_id,
+                    period=period.key,
+                    as_of=as_of,
+                    stage=stage,
+                    entered=(old.entered if old else 0) + entered.get(key, 0),
+                    cohort_reached=(old.cohort_reached if old else 0) + cohort.get(key, 0),
+                    quota=quotas.get(key),
+                    median_days_in_stage=median.get(key),
+                )
+            )
+    FunnelSnapshot.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["scope_type", "scope_id", "period", "as_of", "stage"],
+        update_fields=["entered", "cohort_reached", "quota", "median_days_in_stage", "computed_at"],
+    )
+    return len(rows), mode
+
+
+# --- scope snapshots -------------------------------------------------------------------------
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _scope_period(*, period: Period, as_of: date, u: Universe) -> int:
+    start, cutoff = window(period, as_of)
+    outcomes: dict[tuple[str, int], tuple[int, Any, int]] = {}
+    reasons: dict[tuple[str, int], dict[str, int]] = {}
+    pipeline: dict[tuple[str, int], dict[str, str]] = {}
+    opened: dict[tuple[str, int], tuple[int, int]] = {}
+    for g in u.groupings():
+        st = g.scope_type
+        outcomes.update({(st, sid): v for sid, v in sql.outcome_counts(g, start=start, cutoff=cutoff).items()})
+        for (sid, code), n in sorted(sql.lost_reason_counts(g, start=start, cutoff=cutoff).items()):
+            reasons.setdefault((st, sid), {})[code] = n
+        for (sid, month), value in sorted(sql.pipeline_by_month(g).items()):
+            pipeline.setdefault((st, sid), {})[month] = str(_money(value))
+        opened.update({(st, sid): v for sid, v in sql.open_counts(g).items()})
+    extra = {sid for (st, sid) in [*outcomes, *opened] if st == ScopeType.USER}
+    rows = []
+    for key in u.keys(extra):
+        won, won_amount, lost = outcomes.get(key, (0, 0, 0))
+        open_count, stale = opened.get(key, (0, 0))
+        rows.append(
+            ScopeSnapshot(
+                scope_type=key[0],
+                scope_id=key[1],
+                period=period.key,
+                as_of=as_of,
+                won_count=won,
+                won_amount=_money(won_amount),
+                lost_count=lost,
+                open_count=open_count,
+                stale_count=stale,
+                weighted_pipeline=pipeline.get(key, {}),
+                lost_reasons=reasons.get(key, {}),
+                extra={"win_rate": round(won / (won + lost), 6) if won + lost else None},
+            )
+        )
+    ScopeSnapshot.objects.bulk_create(
+        rows,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["scope_type", "scope_id", "period", "as_of"],
+        update_fields=[
+            "won_count",
+            "won_amount",
+            "lost_count",
+            "open_count",
+            "stale_count",
+            "weighted_pipeline",
+            "lost_reasons",
+            "extra",
+            "computed_at",
+        ],
+    )
+    return len(rows)
+
+
+def _previous_run(as_of: date) -> PreviousRun | None:
+    run = (
+        NightlyRun.objects.filter(run_date__lte=as_of, finished_at__isnull=False)
+        .filter(stats__has_key="max_transition_id")
+        .order_by("-run_date")
+        .first()
+    )
+    if run is None:
+        return None
+    return PreviousRun(run.run_date, int(run.stats["max_transition_id"]))
+
+
+def snapshots_compute(
+    *,
+    as_of: date,
+    periods: list[Period] | None = None,
+    incremental: bool = True,
+    progress: Progress | None = None,
+    previous: PreviousRun | None = None,
+) -> dict[str, Any]:
+    """Upsert FunnelSnapshot and ScopeSnapshot rows for every rep, team (with sub-teams) and the
+    organisation, for ``periods`` (default: current and previous of each kind in use) as of the end of
+    ``as_of``. Incremental when a previous finished run's snapshot of the same period exists."""
+    periods = periods if periods is not None else snapshot_periods(as_of)
+    prev = (previous or _previous_run(as_of)) if incremental else None
+    u = universe()
+    stats: dict[str, Any] = {"periods": {}, "funnel_rows": 0, "scope_rows": 0}
+    for period in periods:
+        n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev)
+        stats["funnel_rows"] += n
+        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u)
+        stats["periods"][period.key] = mode
+        if progress:
+            progress(period.key)
+    return stats
+
+
+# --- stale flags -----------------------------------------------------------------------------
+
+
+def stale_flags_update(*, as_of: date | None = None) -> int:
+    """Flag open deals with no activity for their stage's ``stale_days`` as of the end of ``as_of``
+    (capped at now) and unflag the rest: one UPDATE per stage configuration, touching only rows whose
+    flag changes (``updated_at`` is left alone: a flag is not an edit). Returns rows changed."""
+    now = timezone.now()
+    at = min(now, end_of_day(as_of)) if as_of else now
+    changed = 0
+    for stage, days in StageConfig.objects.values_list("stage", "stale_days"):
+        deals = Deal.objects.filter(stage=stage)
+        if days is None:
+            changed += deals.filter(is_stale=True).update(is_stale=False)
+            continue
+        cutoff = at - timedelta(days=days)
+        quiet = Q(status=DealStatus.OPEN) & (
+            Q(last_activity_at__lt=cutoff) | (Q(last_activity_at__isnull=True) & Q(created_at__lt=cutoff))
+        )
+        changed += deals.filter((quiet & Q(is_stale=False)) | (~quiet & Q(is_stale=True))).update(
+            is_stale=Case(When(quiet, then=Value(True)), default=Value(False))
+        )
+    return changed
+
+
+# --- the nightly run -------------------------------------------------------------------------
+
+
+def _nothing_new(run: NightlyRun, max_id: int) -> bool:
+    """The day's run finished and nothing it reads has changed since (a second beat, a retry)."""
+    if run.finished_at is None or run.stats.get("max_transition_id") != max_id:
+        return False
+    latest = [
+        Deal.objects.aggregate(m=Max("updated_at"))["m"],
+        Quota.objects.aggregate(m=Max("updated_at"))["m"],
+    ]
+    return all(t is None or t <= run.finished_at for t in latest)
+
+
+def nightly_run(
+    *, run_date: date | None = None, full: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Stale flags, snapshots (as of the end of ``run_date``, default today so far) and the hooks.
+
+    Safe to run twice and concurrently: the NightlyRun row of the day is locked for the run, so a second
+    runner waits, then finds nothing new (same transition watermark) and skips; a re-run after new
+    activity recomputes incrementally. Snapshot writes and the run record commit together.
+    """
+    run_date = run_date or org_today()
+    started = _time.monotonic()
+    with transaction.atomic():
+        NightlyRun.objects.get_or_create(
+            run_date=run_date, defaults={"watermark": timezone.now(), "started_at": timezone.now()}
+        )
+        run = NightlyRun.objects.select_for_update().get(run_date=run_date)
+        max_id = StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0
+        if not full and _nothing_new(run, max_id):
+            return {**run.stats, "skipped": True}
+        watermark = timezone.now()
+        prev = None if full else _previous_run(run_date)
+        stale = stale_flags_update(as_of=run_date)
+        if progress:
+            progress("stale flags")
+        stats = snapshots_compute(as_of=run_date, incremental=not full, progress=progress, previous=prev)
+        stats.update(
+            {
+                "run_date": run_date.isoformat(),
+                "max_transition_id": max_id,
+                "stale_changed": stale,
+                "full": full or prev is None,
+                "seconds": round(_time.monotonic() - started, 3),
+            }
+        )
+        run.watermark = watermark
+        run.started_at = run.started_at or watermark
+        run.finished_at = timezone.now()
+        run.stats = stats
+        run.save()
+    closed = closed_periods(run_date)
+    stats["hooks"] = []
+    for hook in list(NIGHTLY_HOOKS):
+        hook(run_date=run_date, closed_periods=closed)
+        stats["hooks"].append(getattr(hook, "__qualname__", repr(hook)))
+    stats["closed_periods"] = [p.key for p in closed]
+    return stats
