@@ -8,6 +8,7 @@ Every variable is listed in README.md.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -160,7 +161,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}  # filled by the targets app (nightly jobs)
+CELERY_BEAT_SCHEDULE: dict = {
+    # 01:00 in the organisation's time zone (CELERY_TIMEZONE): snapshots as of the day that just ended,
+    # stale flags, period-end hooks. Idempotent, so a double fire or a retry changes nothing.
+    "targets-nightly": {"task": "targets.tasks.nightly_run_task", "schedule": crontab(hour=1, minute=0)},
+}
 
 REST_FRAMEWORK = {
     # Bearer first: an unauthenticated request is answered 401 with "WWW-Authenticate: Bearer".

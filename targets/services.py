@@ -310,11 +310,13 @@ def snapshots_compute(
 
 
 def stale_flags_update(*, as_of: date | None = None) -> int:
-    """Flag open deals with no activity for their stage's ``stale_days`` as of the end of ``as_of``
-    (capped at now) and unflag the rest: one UPDATE per stage configuration, touching only rows whose
-    flag changes (``updated_at`` is left alone: a flag is not an edit). Returns rows changed."""
+    """Flag open deals with no activity for their stage's ``stale_days`` and unflag the rest: one UPDATE
+    per stage configuration, touching only rows whose flag changes (``updated_at`` is left alone: a flag
+    is not an edit). Returns rows changed."""
     now = timezone.now()
-    at = min(now, end_of_day(as_of)) if as_of else now
+    # Flags are today's state: the day that just ended (beat) or today cut at its end; a backfill of
+    # an older day does not rewind them.
+    at = min(now, end_of_day(as_of)) if as_of and as_of >= org_today() - timedelta(days=1) else now
     changed = 0
     for stage, days in StageConfig.objects.values_list("stage", "stale_days"):
         deals = Deal.objects.filter(stage=stage)
@@ -363,7 +365,7 @@ def nightly_run(
         run = NightlyRun.objects.select_for_update().get(run_date=run_date)
         max_id = StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0
         if not full and _nothing_new(run, max_id):
-            return {**run.stats, "skipped": True}
+            return _run_hooks(run_date, {**run.stats, "skipped": True})
         watermark = timezone.now()
         prev = None if full else _previous_run(run_date)
         stale = stale_flags_update(as_of=run_date)
@@ -384,10 +386,16 @@ def nightly_run(
         run.finished_at = timezone.now()
         run.stats = stats
         run.save()
+    return _run_hooks(run_date, stats)
+
+
+def _run_hooks(run_date: date, stats: dict[str, Any]) -> dict[str, Any]:
+    """Hooks run after the snapshots commit, also when the snapshots were already current, so a hook
+    that failed once (its own error, retried by the task) runs again; hooks must be idempotent."""
     closed = closed_periods(run_date)
-    stats["hooks"] = []
-    for hook in list(NIGHTLY_HOOKS):
-        hook(run_date=run_date, closed_periods=closed)
-        stats["hooks"].append(getattr(hook, "__qualname__", repr(hook)))
     stats["closed_periods"] = [p.key for p in closed]
+    stats["hooks"] = {}
+    for hook in list(NIGHTLY_HOOKS):
+        result = hook(run_date=run_date, closed_periods=closed)
+        stats["hooks"][getattr(hook, "__qualname__", repr(hook))] = result
     return stats
