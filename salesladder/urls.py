@@ -21,4 +21,5 @@ urlpatterns = [
     path("", include("salesladder.org.urls")),
     path("", include("pipeline.urls")),
     path("", include("targets.urls")),
+    path("", include("reviews.urls")),
 ]
