@@ -21,6 +21,7 @@ from pipeline.models.core import (
     StageTransition,
     TransitionKind,
 )
+from pipeline.models.imports import ImportJob, ImportStatus
 from pipeline.models.intake import (
     IdempotencyKey,
     IdempotencyState,
@@ -53,6 +54,8 @@ __all__ = [
     "GateRule",
     "IdempotencyKey",
     "IdempotencyState",
+    "ImportJob",
+    "ImportStatus",
     "IntakeRecord",
     "IntakeStatus",
     "LostReason",
