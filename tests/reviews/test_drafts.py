@@ -127,9 +127,24 @@ def test_the_nightly_run_on_the_last_day_closes_that_period_else_the_one_before(
 
 
 def test_nightly_hook_creates_the_drafts_once(org):
-    first = review_nightly(as_of=date(2026, 11, 1))
-    second = review_nightly(as_of=date(2026, 11, 2))
+    first = review_nightly(run_date=date(2026, 11, 1))
+    second = review_nightly(run_date=date(2026, 11, 2))
 
     assert first["2026-10"] == 4
     assert second["2026-10"] == 0
     assert Review.objects.filter(period="2026-10").count() == 4
+
+
+def test_the_targets_nightly_run_creates_drafts_through_the_registered_hook(org):
+    from targets.services import NIGHTLY_HOOKS, nightly_run
+
+    assert review_nightly in NIGHTLY_HOOKS
+
+    nightly_run(run_date=date(2026, 11, 1))
+
+    assert set(Review.objects.filter(period="2026-10").values_list("user__username", flat=True)) == {
+        "alice",
+        "bob",
+        "nina",
+        "dave",
+    }
