@@ -1,0 +1,42 @@
+"""Demo targets for ``manage.py seed_demo``: default-ladder quotas for every rep and reward tiers.
+
+Covers the anchor's month, the six before it and the next month. Idempotent: running it again rewrites
+the same cells and keeps the existing tiers.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from salesladder.org.models import Team
+from salesladder.org.selectors import team_member_ids
+from targets.models import IncentiveTier, TierMeasure
+from targets.periods import Period
+from targets.quota_services import template_apply, tier_set
+
+DEMO_TIERS = [
+    (3, "Tier 1", "Team dinner of your choice"),
+    (5, "Tier 2", "A paid day off and a team dinner"),
+    (8, "Tier 3", "Quarterly bonus of 5,000 and a paid day off"),
+]
+MONTHS_BACK = 7
+
+
+def demo_periods(anchor: date) -> list[Period]:
+    current = Period.month_of(anchor)
+    return [*current.last(MONTHS_BACK), current.next()]
+
+
+def seed_demo_targets(*, anchor: date) -> None:
+    roots = [team for team in Team.objects.filter(parent__isnull=True) if team_member_ids(team=team)]
+    for period in demo_periods(anchor):
+        for team in roots:
+            template_apply(period=period, team=team, actor=None)
+        existing = set(
+            IncentiveTier.objects.filter(
+                period=period.key, team__isnull=True, measure=TierMeasure.SIGNINGS
+            ).values_list("threshold", flat=True)
+        )
+        for threshold, name, reward in DEMO_TIERS:
+            if threshold not in existing:
+                tier_set(period=period, threshold=threshold, name=name, reward=reward, actor=None)
