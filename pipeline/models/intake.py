@@ -25,15 +25,16 @@ class IntakeRecord(models.Model):
     A replayed lead that changes nothing (``unchanged``) writes no record.
     """
 
-    source = models.CharField(_("source"), max_length=60, blank=True, db_index=True)
+    source = models.CharField(_("source"), max_length=60, blank=True)
     external_id = models.CharField(_("external id"), max_length=120, blank=True)
+    # The lead as sent, kept for refused leads (to fix and re-run); accepted leads live on in their deal.
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=IntakeStatus.choices)
     errors = models.JSONField(_("errors"), default=dict, blank=True)
     deal = models.ForeignKey(
         Deal, verbose_name=_("deal"), null=True, blank=True, on_delete=models.SET_NULL, related_name="intake_records"
     )
-    batch_id = models.UUIDField(_("request"), db_index=True)
+    batch_id = models.UUIDField(_("request"))
     index = models.PositiveIntegerField(_("position in request"), default=0)
     channel = models.CharField(_("channel"), max_length=10, default="intake")
     actor = models.ForeignKey(
@@ -49,7 +50,7 @@ class IntakeRecord(models.Model):
         "org.Team", verbose_name=_("team"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
-    created_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
 
     class Meta:

@@ -41,6 +41,7 @@ from pipeline.services.deals import deal_update, normalize_company_name
 from pipeline.services.deals_bulk import deal_bulk_errors, deals_bulk_create
 from pipeline.services.intake_clean import Lead, clean_lead, default_currency, payload_of
 from pipeline.services.intake_lookups import (
+    ExistingDeal,
     assign_owners,
     existing_deals,
     resolve_accounts,
@@ -292,7 +293,7 @@ def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
     account_changes = [
         lead
         for lead in updates
-        if lead.company and normalize_company_name(lead.company) != existing[lead.key].account.normalized_name
+        if lead.company and normalize_company_name(lead.company) != existing[lead.key].account_normalized
     ]
     accounts = resolve_accounts(
         [(lead, assignment[lead.index][0]) for lead in new]
@@ -307,10 +308,9 @@ def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
         if lead.email or lead.contact_name:
             contact_needs.append((lead, draft.account))
     for lead in updates:
-        deal = existing[lead.key]
-        account = accounts.get(lead.index, deal.account)
-        if (lead.email or lead.contact_name) and (account != deal.account or not _same_contact(deal.contact, lead)):
-            contact_needs.append((lead, account))
+        current = existing[lead.key]
+        if (lead.email or lead.contact_name) and (lead.index in accounts or not _same_contact(current, lead)):
+            contact_needs.append((lead, accounts.get(lead.index) or Account(pk=current.account_id)))
     contacts = resolve_contacts(contact_needs)
     for lead, draft in zip(new, drafts, strict=True):
         draft.contact = contacts.get(lead.index)
@@ -321,73 +321,79 @@ def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
             index=lead.index, status=IntakeStatus.CREATED, deal=deal.pk, team_id=deal.team_id
         )
 
-    touched = list(created)
+    emit_ids = [deal.pk for deal in created]
     touched_contacts: list[Contact] = []
     for lead in updates:
-        deal = existing[lead.key]
-        changes = _deal_changes(lead, deal, owners, accounts, contacts)
-        contact_changed = _refresh_contact(lead, deal, changes, touched_contacts)
+        current = existing[lead.key]
+        changes = _deal_changes(lead, current, owners, accounts, contacts)
+        contact_changed = _refresh_contact(lead, current, changes, touched_contacts)
+        team_id = current.team_id
         if changes:
             try:
                 with transaction.atomic():
-                    deal = deal_update(deal=deal, actor=ctx.actor, **changes)
+                    team_id = deal_update(deal=Deal(pk=current.pk), actor=ctx.actor, **changes).team_id
             except DomainError as exc:
                 fail(lead, exc.errors)
                 continue
         status = IntakeStatus.UPDATED if (changes or contact_changed) else IntakeStatus.UNCHANGED
-        results[lead.index] = ItemResult(index=lead.index, status=status, deal=deal.pk, team_id=deal.team_id)
+        results[lead.index] = ItemResult(index=lead.index, status=status, deal=current.pk, team_id=team_id)
         if status == IntakeStatus.UPDATED:
-            touched.append(deal)
+            emit_ids.append(current.pk)
     if touched_contacts:
         Contact.objects.bulk_update(touched_contacts, ["name", "phone", "title", "updated_at"])
-    if touched:
-        webhooks.emit_many(WebhookEvent.LEAD_RECEIVED, touched)
+    if emit_ids and WebhookEvent.LEAD_RECEIVED in webhooks.active_events():
+        webhooks.emit_many(WebhookEvent.LEAD_RECEIVED, Deal.objects.filter(pk__in=emit_ids).order_by("pk"))
     return results
 
 
 # --- updates ---------------------------------------------------------------------------------
 
 
-def _same_contact(contact: Contact | None, lead: Lead) -> bool:
-    if contact is None:
+def _same_contact(current: ExistingDeal, lead: Lead) -> bool:
+    if current.contact_id is None:
         return False
     if lead.email:
-        return contact.email.lower() == lead.email.lower()
-    return contact.name.lower() == lead.contact_name.lower()
+        return (current.contact_email or "").lower() == lead.email.lower()
+    return (current.contact_name or "").lower() == lead.contact_name.lower()
 
 
 def _deal_changes(
     lead: Lead,
-    deal: Deal,
+    current: ExistingDeal,
     owners: dict[str, tuple[User, int | None]],
     accounts: dict[int, Account],
     contacts: dict[int, Contact],
 ) -> dict[str, Any]:
     changes: dict[str, Any] = {}
-    if "amount" in lead.given and deal.amount != lead.amount:
+    if "amount" in lead.given and current.amount != lead.amount:
         changes["amount"] = lead.amount
-    if "currency" in lead.given and deal.currency != lead.currency:
+    if "currency" in lead.given and current.currency != lead.currency:
         changes["currency"] = lead.currency
-    if "notes" in lead.given and deal.notes != lead.notes:
+    if "notes" in lead.given and current.notes != lead.notes:
         changes["notes"] = lead.notes
     if lead.owner:
         owner = owners[lead.owner.lower()][0]
-        if owner.pk != deal.owner_id:
+        if owner.pk != current.owner_id:
             changes["owner"] = owner
-    if lead.index in accounts and accounts[lead.index].pk != deal.account_id:
+    if lead.index in accounts and accounts[lead.index].pk != current.account_id:
         changes["account"] = accounts[lead.index]
         if lead.index not in contacts:
             changes["contact"] = None
-    if lead.index in contacts and contacts[lead.index].pk != deal.contact_id:
+    if lead.index in contacts and contacts[lead.index].pk != current.contact_id:
         changes["contact"] = contacts[lead.index]
     return changes
 
 
-def _refresh_contact(lead: Lead, deal: Deal, changes: dict[str, Any], out: list[Contact]) -> bool:
+def _refresh_contact(lead: Lead, current: ExistingDeal, changes: dict[str, Any], out: list[Contact]) -> bool:
     """Update the deal's existing contact with the lead's name, phone and title when they differ."""
-    if "contact" in changes or deal.contact is None or not _same_contact(deal.contact, lead):
+    if "contact" in changes or not _same_contact(current, lead):
         return False
-    contact = deal.contact
+    contact = Contact(
+        pk=current.contact_id,
+        name=current.contact_name or "",
+        phone=current.contact_phone or "",
+        title=current.contact_title or "",
+    )
     changed = False
     for attr, value in (("name", lead.contact_name), ("phone", lead.phone), ("title", lead.title)):
         if value and getattr(contact, attr) != value:
@@ -418,7 +424,7 @@ def _write_records(
             IntakeRecord(
                 source=str(payload.get("source") or "")[:60],
                 external_id=str(payload.get("external_id") or "")[:120],
-                payload=payload,
+                payload=payload if result.status == IntakeStatus.ERROR else {},
                 status=result.status,
                 errors=result.errors,
                 deal_id=result.deal,

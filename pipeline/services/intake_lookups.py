@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
@@ -52,14 +54,54 @@ def teams_of(user_ids: list[int]) -> dict[int, int]:
     return teams
 
 
-def existing_deals(leads: list[Lead]) -> dict[tuple[str, str], Deal]:
+@dataclass(slots=True)
+class ExistingDeal:
+    """What intake compares a re-sent lead with: read as plain values (no model instances), so a replay of
+    1,000 leads costs one light query."""
+
+    pk: int
+    owner_id: int
+    team_id: int
+    amount: Decimal | None
+    currency: str
+    notes: str
+    account_id: int
+    account_normalized: str
+    contact_id: int | None
+    contact_email: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    contact_title: str | None
+
+
+_EXISTING_FIELDS = (
+    "pk",
+    "owner_id",
+    "team_id",
+    "amount",
+    "currency",
+    "notes",
+    "account_id",
+    "account__normalized_name",
+    "contact_id",
+    "contact__email",
+    "contact__name",
+    "contact__phone",
+    "contact__title",
+)
+
+
+def existing_deals(leads: list[Lead]) -> dict[tuple[str, str], ExistingDeal]:
     if not leads:
         return {}
     keys = {lead.key for lead in leads}
-    qs = Deal.objects.filter(source__in={k[0] for k in keys}, external_id__in={k[1] for k in keys}).select_related(
-        "account", "contact", "owner"
+    # exclude(external_id="") lets PostgreSQL use the partial unique index on (source, external_id).
+    rows = (
+        Deal.objects.filter(source__in={k[0] for k in keys}, external_id__in={k[1] for k in keys})
+        .exclude(external_id="")
+        .values_list("source", "external_id", *_EXISTING_FIELDS)
     )
-    return {(d.source, d.external_id): d for d in qs if (d.source, d.external_id) in keys}
+    return {(row[0], row[1]): ExistingDeal(*row[2:]) for row in rows if (row[0], row[1]) in keys}
 
 
 def assign_owners(
@@ -162,6 +204,7 @@ def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
                     domain=domain,
                     owner_id=owner_id,
                 )
+                account._intake_new = True  # type: ignore[attr-defined]
                 to_create[new_key] = account
                 if name:
                     by_name[name] = account
@@ -180,7 +223,8 @@ def resolve_contacts(needs: list[tuple[Lead, Account]]) -> dict[int, Contact]:
     """``{lead index: contact}``: by e-mail within the account (or by name when no e-mail), else created."""
     if not needs:
         return {}
-    account_ids = {account.pk for _l, account in needs}
+    # Accounts created by this batch have no contacts yet: only the others are looked up.
+    account_ids = {account.pk for _l, account in needs if not getattr(account, "_intake_new", False)}
     emails = {lead.email.lower() for lead, _a in needs if lead.email}
     names = {lead.contact_name.lower() for lead, _a in needs if not lead.email}
     found: dict[tuple[int, str], Contact] = {}
@@ -190,7 +234,7 @@ def resolve_contacts(needs: list[tuple[Lead, Account]]) -> dict[int, Contact]:
         .filter(Q(email_l__in=emails) | Q(name_l__in=names))
         .order_by("pk")
     )
-    for contact in qs:
+    for contact in qs if account_ids else ():
         if contact.email:
             found.setdefault((contact.account_id, f"e:{contact.email.lower()}"), contact)
         found.setdefault((contact.account_id, f"n:{contact.name.lower()}"), contact)
