@@ -1,0 +1,234 @@
+"""Nightly snapshots: idempotent, incremental = full, read back through ``as_of``, hooks, stale flags."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, time, timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.models import Account, Deal, LostReason, Stage, StageTransition
+from salesladder.org.models import Team
+from targets import services
+from targets.models import FunnelSnapshot, NightlyRun, ScopeSnapshot
+from targets.periods import Period, org_tz
+from targets.selectors import Scope, SnapshotMissing, attainment, funnel
+from targets.services import nightly_run, register_nightly_hook, snapshots_compute, stale_flags_update
+from tests.factories import ActivityFactory, make_deal, rep
+from tests.targets.builders import DEFAULT_LADDER, ladder, set_quotas
+from tests.targets.test_oracle import deal_st, simulate
+
+PERIOD = Period.current().previous()
+TZ = org_tz()
+FIELDS = ("scope_type", "scope_id", "period", "as_of", "stage", "entered", "quota", "cohort_reached")
+
+
+def at(day: int, hour: int = 10) -> datetime:
+    return datetime.combine(PERIOD.start + timedelta(days=day), time(hour), TZ)
+
+
+def funnel_rows(as_of=None):  # type: ignore[no-untyped-def]
+    qs = FunnelSnapshot.objects.all() if as_of is None else FunnelSnapshot.objects.filter(as_of=as_of)
+    rows = qs.order_by("scope_type", "scope_id", "period", "as_of", "stage")
+    return [(*(getattr(r, f) for f in FIELDS), r.median_days_in_stage) for r in rows]
+
+
+def scope_rows(as_of=None):  # type: ignore[no-untyped-def]
+    qs = ScopeSnapshot.objects.all() if as_of is None else ScopeSnapshot.objects.filter(as_of=as_of)
+    return list(
+        qs.order_by("scope_type", "scope_id", "period").values_list(
+            "scope_type",
+            "scope_id",
+            "period",
+            "won_count",
+            "won_amount",
+            "lost_count",
+            "open_count",
+            "stale_count",
+            "weighted_pipeline",
+            "lost_reasons",
+        )
+    )
+
+
+@pytest.fixture
+def history(org):  # type: ignore[no-untyped-def]
+    ladder(owner=org.alice, team=org.east, counts=DEFAULT_LADDER, at=at(3))
+    ladder(owner=org.nina, team=org.east_north, counts=[10, 4, 2, 1, 0, 0], at=at(4))
+    set_quotas(user=org.alice, period=PERIOD)
+    deal = make_deal(owner=org.dave, stage=Stage.CONTACT, at=at(5))
+    from pipeline.services import deal_lose
+
+    deal_lose(deal=deal, reason=LostReason.objects.first(), actor=org.dave, at=at(6))
+    return org
+
+
+@pytest.mark.django_db
+def test_running_twice_leaves_identical_rows(history):  # type: ignore[no-untyped-def]
+    day = PERIOD.start + timedelta(days=9)
+    nightly_run(run_date=day)
+    first, first_scope = funnel_rows(), scope_rows()
+    computed_at = FunnelSnapshot.objects.order_by("pk").values_list("computed_at", flat=True).first()
+
+    stats = nightly_run(run_date=day)  # e.g. beat fired twice: nothing new, nothing redone
+    assert stats["skipped"] is True
+    nightly_run(run_date=day, full=True)  # forced recompute: same keys, same values
+
+    assert funnel_rows() == first
+    assert scope_rows() == first_scope
+    assert FunnelSnapshot.objects.order_by("pk").values_list("computed_at", flat=True).first() >= computed_at
+    # every rep, team (with sub-teams) and the org, 6 rungs, 2 periods
+    scopes = 4 + 3 + 1
+    assert len(first) == scopes * 6 * 2
+    alice = {r[4]: r[5] for r in first if r[0] == "user" and r[1] == history.alice.pk and r[2] == PERIOD.key}
+    assert [alice[s] for s in Stage.values] == [100, 50, 20, 10, 5, 3]
+    east = ScopeSnapshot.objects.get(scope_type="team", scope_id=history.east.pk, period=PERIOD.key, as_of=day)
+    assert east.won_count == 3
+    west = ScopeSnapshot.objects.get(scope_type="team", scope_id=history.west.pk, period=PERIOD.key, as_of=day)
+    assert (west.lost_count, west.lost_reasons) == (1, {LostReason.objects.first().code: 1})
+
+
+@pytest.mark.django_db
+def test_past_as_of_reads_the_snapshot_and_missing_days_say_so(history):  # type: ignore[no-untyped-def]
+    day = PERIOD.start + timedelta(days=3)  # alice's ladder happened on that day; nina's the day after
+    nightly_run(run_date=day)
+    alice, east = Scope.for_user(history.alice), Scope.for_team(history.east)
+
+    snap = funnel(scope=east, period=PERIOD, as_of=day)
+    live = funnel(scope=east, period=PERIOD)
+    assert snap.source == "snapshot"
+    assert [s.entered for s in snap.stages] == DEFAULT_LADDER
+    assert [s.entered for s in live.stages] == [110, 54, 22, 11, 5, 3]
+    assert [s.conversion_to_next for s in snap.stages][:5] == [0.5, 0.4, 0.5, 0.5, 0.6]
+    att = attainment(scope=east, period=PERIOD, as_of=day)
+    assert att.row(history.alice.pk, Stage.SIGNING).attainment == 1.0
+    assert att.row(None, Stage.PREP).entered == 100
+    assert funnel(scope=alice, period=PERIOD, as_of=day).stages[0].quota == 100
+
+    with pytest.raises(SnapshotMissing) as err:
+        funnel(scope=alice, period=PERIOD, as_of=day - timedelta(days=1))
+    assert "as_of" in err.value.errors
+    assert err.value.status_code == 404
+
+
+@given(deals_spec=st.lists(deal_st, min_size=1, max_size=8), split=st.floats(0, 1), gap=st.integers(0, 5))
+@settings(
+    max_examples=int(os.environ.get("SALESLADDER_ORACLE_EXAMPLES", "15")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@pytest.mark.django_db
+def test_incremental_run_equals_full_run(org, deals_spec, split, gap):  # type: ignore[no-untyped-def]
+    reps = [(u, u.memberships.get().team) for u in (org.alice, org.bob, org.nina, org.dave)]
+    reasons = list(LostReason.objects.all()[:2])
+    day1 = Period.current().previous().previous().start + timedelta(days=20)
+    day2 = day1 + timedelta(days=gap)
+    with transaction.atomic():
+        account = Account.objects.create(name="X", normalized_name="x", owner=org.alice)
+        finals, records = simulate(deals_spec, reps, reasons)
+        k = int(len(records) * split)
+        deals = list(
+            Deal.objects.bulk_create(
+                [Deal(title="d", account=account, owner=o, team=t, stage=s, status=x) for o, t, s, x, _r in finals]
+            )
+        )
+
+        def insert(part):  # type: ignore[no-untyped-def]
+            StageTransition.objects.bulk_create(
+                [
+                    StageTransition(
+                        deal=deals[r["deal"]],
+                        kind=r["kind"],
+                        from_stage=r["fs"],
+                        to_stage=r["ts"],
+                        to_status="open",
+                        occurred_at=r["at"],
+                        channel="import",
+                        owner=r["owner"],
+                        team=r["team"],
+                    )
+                    for r in part
+                ]
+            )
+
+        insert(records[:k])
+        nightly_run(run_date=day1)
+        insert(records[k:])
+        stats = nightly_run(run_date=day2)
+        incremental = funnel_rows(day2)
+        assert set(stats["periods"].values()) <= {"incremental", "full"}
+        snapshots_compute(as_of=day2, incremental=False)
+        assert funnel_rows(day2) == incremental
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_incremental_run_uses_the_watermark(history):  # type: ignore[no-untyped-def]
+    day = PERIOD.start + timedelta(days=9)
+    nightly_run(run_date=day)
+    make_deal(owner=history.bob, stage=Stage.NEEDS, at=at(9, 8))
+    stats = nightly_run(run_date=day + timedelta(days=1))
+    assert stats["periods"][PERIOD.key] == "incremental"
+    bob = funnel(scope=Scope.for_user(history.bob), period=PERIOD, as_of=day + timedelta(days=1))
+    assert [s.entered for s in bob.stages] == [1, 1, 1, 0, 0, 0]
+    assert NightlyRun.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_hooks_get_the_closed_period(history, monkeypatch):  # type: ignore[no-untyped-def]
+    calls = []
+    monkeypatch.setattr(services, "NIGHTLY_HOOKS", [])
+    register_nightly_hook(lambda **kw: calls.append(kw) or "ok")
+    last_day = PERIOD.end - timedelta(days=1)
+
+    stats = nightly_run(run_date=last_day)
+    nightly_run(run_date=last_day)  # hooks run again (they are idempotent), snapshots skipped
+
+    assert [c["run_date"] for c in calls] == [last_day, last_day]
+    assert [p.key for p in calls[0]["closed_periods"]] == [PERIOD.key]
+    assert stats["closed_periods"] == [PERIOD.key]
+
+
+@pytest.mark.django_db
+def test_stale_flags(org):  # type: ignore[no-untyped-def]
+    now = timezone.now()
+    quiet = make_deal(owner=org.alice, at=now - timedelta(days=20))  # prep: stale after 14 days
+    busy = make_deal(owner=org.alice, at=now - timedelta(days=20))
+    ActivityFactory(deal=busy, created_at=now)
+    Deal.objects.filter(pk=busy.pk).update(last_activity_at=now, is_stale=True)
+    recent = make_deal(owner=org.alice, stage=Stage.NEEDS, at=now - timedelta(days=20))  # needs: 21 days
+
+    changed = stale_flags_update(as_of=timezone.localdate())
+
+    flags = dict(Deal.objects.values_list("pk", "is_stale"))
+    assert (flags[quiet.pk], flags[busy.pk], flags[recent.pk]) == (True, False, False)
+    assert changed == 2
+    assert stale_flags_update(as_of=timezone.localdate()) == 0
+
+
+def _team_of(n: int, name: str) -> Team:
+    team = Team.objects.create(name=name)
+    for i in range(n):
+        user = rep(team, username=f"{name}-{i}")
+        set_quotas(user=user, period=PERIOD)
+        ladder(owner=user, team=team, counts=[3, 2, 1, 1, 0, 0], at=at(2))
+    return team
+
+
+@pytest.mark.django_db
+def test_query_counts_do_not_grow_with_team_size(org, django_assert_max_num_queries):  # type: ignore[no-untyped-def]
+    counts = []
+    for n, name in ((10, "small"), (40, "large")):
+        scope = Scope.for_team(_team_of(n, name))
+        with CaptureQueriesContext(connection) as ctx, django_assert_max_num_queries(13):
+            f = funnel(scope=scope, period=PERIOD)  # 6 queries
+            a = attainment(scope=scope, period=PERIOD)  # 7 queries
+        counts.append(len(ctx.captured_queries))
+        assert f.stages[0].entered == 3 * n
+        assert len(a.rows) == 6 * n
+    assert counts[0] == counts[1]
