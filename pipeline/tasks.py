@@ -29,3 +29,7 @@ def deliver_webhook(self, delivery_id: int) -> str:  # type: ignore[no-untyped-d
 def prune_idempotency_keys() -> int:
     """Hourly: forget Idempotency-Key answers older than 24 h."""
     return idempotency_keys_prune()
+
+
+# The browser CSV import's task lives beside its service; imported here so the worker registers it.
+from pipeline.imports import lead_import_task  # noqa: E402, F401

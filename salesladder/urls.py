@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("pipeline.urls")),
     path("", include("targets.urls")),
     path("", include("reviews.urls")),
+    path("", include("pipeline.urls_imports")),
 ]
