@@ -360,10 +360,10 @@ def deal_move(
     timestamp); backward moves write one transition. ``fields`` are applied first, in the same
     transaction, so a UI can fill a failed gate and move in one step without half-saving.
     """
-    at = at or timezone.now()
     if to_stage not in STAGE_POSITION:
         raise DomainError({"to_stage": [_("Unknown stage.")]})
     deal = _locked(deal)
+    at = at or timezone.now()  # read after the lock, so concurrent moves are timestamped in the order they ran
     if expected_stage and (deal.stage != expected_stage or deal.status != DealStatus.OPEN):
         raise StageConflict(current_stage=deal.stage, current_status=deal.status)
     if deal.status != DealStatus.OPEN:
@@ -444,10 +444,10 @@ def deal_lose(
     expected_stage: str | None = None,
     at: datetime | None = None,
 ) -> Deal:
-    at = at or timezone.now()
     if reason is None:
         raise DomainError({"reason": [_("Choose why the deal was lost.")]})
     deal = _locked(deal)
+    at = at or timezone.now()  # after the lock: history in the order the changes ran
     if expected_stage and deal.stage != expected_stage:
         raise StageConflict(current_stage=deal.stage, current_status=deal.status)
     if deal.status != DealStatus.OPEN:
@@ -478,8 +478,8 @@ def deal_lose(
 @transaction.atomic
 def deal_reopen(*, deal: Deal, actor: User | None, channel: str = Channel.UI, at: datetime | None = None) -> Deal:
     """Reopen a lost deal into the stage it was lost from."""
-    at = at or timezone.now()
     deal = _locked(deal)
+    at = at or timezone.now()  # after the lock: history in the order the changes ran
     if deal.status != DealStatus.LOST:
         raise DealClosed(
             _("Only lost deals can be reopened; this deal is %(status)s.") % {"status": deal.get_status_display()}
