@@ -29,6 +29,11 @@ def _missing(reason: str) -> None:
 def _require_services(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
         _missing("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+    if request.node.get_closest_marker("celery_worker"):
+        if not os.environ.get("SALESLADDER_TEST_BROKER_URL"):
+            _missing("needs a Celery broker (set SALESLADDER_TEST_BROKER_URL=redis://...)")
+        if connection.vendor != "postgresql":
+            _missing("a real worker needs a database it can share with the test (PostgreSQL)")
 
 
 @pytest.fixture(autouse=True)
