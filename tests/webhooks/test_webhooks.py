@@ -1,0 +1,235 @@
+"""Outbound webhooks against a real local HTTP receiver: signatures, events, retries, the delivery log."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import hmac
+import json
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from pipeline.models import Channel, Stage, WebhookDelivery, WebhookSubscription
+from pipeline.services import deal_lose, deal_move
+from pipeline.services import webhooks as webhook_services
+from pipeline.services.webhooks import webhook_subscription_create
+from tests.factories import lost_reason, make_deal
+from tests.intake.helpers import TokenClient, lead
+from tests.webhooks.receiver import Receiver
+
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as r:
+        yield r
+
+
+def subscribe(receiver: Receiver, events: list[str], actor=None) -> WebhookSubscription:
+    return webhook_subscription_create(url=receiver.url, events=events, secret=SECRET, actor=actor)
+
+
+def signed_ok(request) -> bool:
+    expected = "sha256=" + hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(request.headers["x-salesladder-signature"], expected)
+
+
+def test_a_new_deal_is_posted_signed_after_commit(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["deal.created"])
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        deal = make_deal(owner=org.alice)
+        assert receiver.requests == []  # nothing leaves before the transaction commits
+
+    assert len(callbacks) == 1
+    (request,) = receiver.requests
+    assert signed_ok(request)
+    assert request.headers["x-salesladder-event"] == "deal.created"
+    assert request.headers["content-type"].startswith("application/json")
+    assert request.headers["x-salesladder-timestamp"].isdigit()
+    body = json.loads(request.body)
+    assert body["event"] == "deal.created"
+    assert body["data"]["deal"]["id"] == deal.pk
+    assert body["data"]["deal"]["stage"] == "prep"
+    delivery = WebhookDelivery.objects.get()
+    assert request.headers["x-salesladder-delivery"] == str(delivery.uuid) == body["id"]
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("succeeded", 1, 200)
+    assert delivery.response_excerpt == "ok"
+
+
+def test_a_tampered_body_fails_verification(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["deal.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    (request,) = receiver.requests
+    request.body = request.body.replace(b'"prep"', b'"signing"')
+    assert not signed_ok(request)
+
+
+def test_server_errors_are_retried_with_backoff_until_success(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["deal.created"])
+    receiver.statuses.extend([500, 503])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert len(receiver.requests) == 3
+    assert all(signed_ok(r) for r in receiver.requests)
+    assert len({r.headers["x-salesladder-delivery"] for r in receiver.requests}) == 1  # same delivery id
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("succeeded", 3, 200)
+    assert delivery.next_attempt_at is None
+
+
+def test_a_receiver_that_keeps_failing_ends_failed_after_max_attempts(
+    org, receiver, django_capture_on_commit_callbacks, monkeypatch
+):
+    monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 3)
+    subscribe(receiver, ["deal.created"])
+    receiver.statuses.extend([500] * 10)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert len(receiver.requests) == 3
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("failed", 3, 500)
+    assert delivery.response_excerpt == "receiver exploded"
+    assert delivery.error == "HTTP 500"
+
+
+def test_an_unreachable_url_is_logged_as_a_connection_error(org, django_capture_on_commit_callbacks, monkeypatch):
+    monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 2)
+    with Receiver() as dead:
+        url = dead.url
+    webhook_subscription_create(url=url, events=["deal.created"], secret=SECRET, actor=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("failed", 2, None)
+    assert "Connection" in delivery.error or "refused" in delivery.error.lower()
+
+
+def test_stage_changes_wins_and_losses_are_separate_events(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["deal.stage_changed", "deal.won", "deal.lost"])
+    deal = make_deal(owner=org.alice, stage=Stage.NEGOTIATION)
+    other = make_deal(owner=org.alice)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deal_move(
+            deal=deal,
+            to_stage=Stage.SIGNING,
+            actor=org.alice,
+            fields={"signed_on": datetime.date(2026, 11, 20), "contract_amount": Decimal("9000.00")},
+        )
+        deal_lose(deal=other, reason=lost_reason(), actor=org.alice)
+
+    events = [r.headers["x-salesladder-event"] for r in receiver.requests]
+    assert events == ["deal.stage_changed", "deal.won", "deal.lost"]
+    moved = json.loads(receiver.requests[0].body)["data"]
+    assert (moved["from_stage"], moved["to_stage"]) == ("negotiation", "signing")
+    assert json.loads(receiver.requests[2].body)["data"]["deal"]["lost_reason"] == "price"
+
+
+def test_events_nobody_subscribed_to_write_nothing(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["deal.lost"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert WebhookDelivery.objects.count() == 0
+    assert receiver.requests == []
+
+
+def test_without_subscriptions_a_deal_write_costs_no_webhook_query(org, django_assert_num_queries):
+    make_deal(owner=org.alice)  # warms the cached "no active events" answer
+    deal = make_deal(owner=org.alice)
+
+    # savepoint, lock, gates, save, transition, release: nothing for webhooks
+    with django_assert_num_queries(6):
+        deal_move(deal=deal, to_stage=Stage.CONTACT, actor=org.alice, channel=Channel.UI)
+
+
+def test_a_disabled_subscription_receives_nothing(org, receiver, django_capture_on_commit_callbacks):
+    subscription = subscribe(receiver, ["deal.created"])
+    webhook_services.webhook_subscription_update(subscription=subscription, is_active=False)
+    webhook_services.invalidate_active_events()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert receiver.requests == []
+
+
+def test_intake_sends_lead_received_and_deal_created(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["lead.received", "deal.created"])
+    client = TokenClient(org.manager, team=org.east)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post({"leads": [lead(1), lead(2)]})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post({"leads": [lead(1), lead(2, amount="5.00")]})  # one unchanged, one updated
+
+    events = sorted(r.headers["x-salesladder-event"] for r in receiver.requests)
+    assert events == ["deal.created", "deal.created", "lead.received", "lead.received", "lead.received"]
+    assert all(signed_ok(r) for r in receiver.requests)
+
+
+def test_admins_manage_subscriptions_and_read_the_delivery_log(org, receiver, django_capture_on_commit_callbacks):
+    admin = APIClient()
+    admin.force_login(org.admin)
+
+    created = admin.post(
+        "/api/v1/webhooks/", {"url": receiver.url, "events": ["deal.created"], "description": "CRM sync"}, format="json"
+    )
+    assert created.status_code == 201
+    secret = created.json()["secret"]
+    assert len(secret) >= 32
+    sub_id = created.json()["id"]
+    assert "secret" not in admin.get(f"/api/v1/webhooks/{sub_id}/").json()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    (request,) = receiver.requests
+    expected = "sha256=" + hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+    assert request.headers["x-salesladder-signature"] == expected
+    log = admin.get(f"/api/v1/webhooks/{sub_id}/deliveries/").json()["results"]
+    assert [(d["event"], d["status"], d["response_code"], d["attempts"]) for d in log] == [
+        ("deal.created", "succeeded", 200, 1)
+    ]
+
+    assert admin.patch(f"/api/v1/webhooks/{sub_id}/", {"active": False}, format="json").json()["active"] is False
+    assert admin.delete(f"/api/v1/webhooks/{sub_id}/").status_code == 204
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_subscriptions_validate_url_and_events(org):
+    admin = APIClient()
+    admin.force_login(org.admin)
+
+    response = admin.post("/api/v1/webhooks/", {"url": "ftp://example.com", "events": ["deal.eaten"]}, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) >= {"events"}
+
+
+@pytest.mark.parametrize("who", ["manager", "alice"])
+def test_only_admins_see_webhooks(org, who):
+    webhook_subscription_create(url="https://example.com/h", events=["deal.won"], actor=org.admin)
+    client = APIClient()
+    client.force_login(getattr(org, who))
+
+    assert client.get("/api/v1/webhooks/").status_code == 403
+    assert (
+        client.post(
+            "/api/v1/webhooks/", {"url": "https://x.example", "events": ["deal.won"]}, format="json"
+        ).status_code
+        == 403
+    )
