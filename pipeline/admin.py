@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from pipeline.models import (
     Account,
@@ -12,7 +14,9 @@ from pipeline.models import (
     StageGate,
     StageTransition,
 )
+from pipeline.services.deals import DEAL_EDITABLE_FIELDS
 from salesladder.errors import DomainError
+from salesladder.org.selectors import rep_team
 
 
 @admin.register(StageConfig)
@@ -94,6 +98,12 @@ class TransitionInline(admin.TabularInline):
     def has_add_permission(self, request: HttpRequest, obj: Deal | None = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Deal | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Deal | None = None) -> bool:
+        return False
+
 
 class ActivityInline(admin.TabularInline):
     model = Activity
@@ -106,8 +116,26 @@ class ActivityInline(admin.TabularInline):
         return False
 
 
+class DealAdminForm(forms.ModelForm):
+    """Shows what ``deal_update`` would refuse next to the field, before anything is saved."""
+
+    class Meta:
+        model = Deal
+        fields = sorted(DEAL_EDITABLE_FIELDS)  # what deal_update accepts; stage and status never
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        contact, account, owner = data.get("contact"), data.get("account"), data.get("owner")
+        if contact is not None and account is not None and contact.account_id != account.pk:
+            self.add_error("contact", _("The contact belongs to another account."))
+        if owner is not None and "owner" in self.changed_data and rep_team(user=owner) is None:
+            self.add_error("owner", _("%(user)s is not a member of any team.") % {"user": owner})
+        return data
+
+
 @admin.register(Deal)
 class DealAdmin(admin.ModelAdmin):
+    form = DealAdminForm
     list_display = [
         "title",
         "account",
