@@ -275,3 +275,4 @@ def test_dashboard_query_count_does_not_grow_with_team_size(login, org, django_a
     for section in ("trend", "stale", "tiers"):
         with django_assert_max_num_queries(12):
             assert client.get(f"/dashboard/section/{section}/", {"team": org.east.pk}).status_code == 200
+
