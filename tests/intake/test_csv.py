@@ -1,0 +1,76 @@
+"""CSV entry point used by the browser import: encodings, column mapping, progress, same rules as the API."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from pipeline.models import Channel, Deal, IntakeRecord, StageTransition
+from pipeline.services.intake import lead_intake_csv
+from salesladder.errors import DomainError
+
+CSV = (
+    "source,external_id,company,contact_name,email,amount\n"
+    "fair,F-1,华为技术有限公司,李雷,li@huawei.example,1000\n"
+    "fair,F-2,Acme Ltd,Jane,jane@acme.example,oops\n"
+    "fair,F-3,Globex,,bob@globex.example,\n"
+)
+
+
+def test_utf8_with_bom_creates_deals_and_quarantines_bad_rows(org):
+    progress: list[tuple[int, int]] = []
+
+    result = lead_intake_csv(
+        file=io.BytesIO(b"\xef\xbb\xbf" + CSV.encode()),
+        actor=org.manager,
+        progress_callback=lambda done, total: progress.append((done, total)),
+    )
+
+    assert [r.status for r in result.results] == ["created", "error", "created"]
+    assert result.results[1].errors == {"amount": ["Enter a number."]}
+    assert progress == [(3, 3)]
+    assert set(Deal.objects.values_list("account__name", flat=True)) == {"华为技术有限公司", "Globex"}
+    assert set(StageTransition.objects.values_list("channel", flat=True)) == {Channel.IMPORT}
+    assert IntakeRecord.objects.get(status="error").payload["amount"] == "oops"
+
+
+def test_gbk_files_from_chinese_excel_are_read(org):
+    result = lead_intake_csv(file=CSV.encode("gbk"), actor=org.manager)
+
+    assert result.totals["created"] == 2
+    assert Deal.objects.filter(account__name="华为技术有限公司").exists()
+
+
+def test_a_mapping_reads_other_column_names_and_chunks_report_progress(org):
+    rows = "来源,编号,公司,邮箱\n" + "".join(f"expo,E-{i},Company {i},p{i}@c{i}.example\n" for i in range(5))
+    progress: list[tuple[int, int]] = []
+
+    result = lead_intake_csv(
+        file=rows.encode("utf-8"),
+        mapping={"source": "来源", "external_id": "编号", "company": "公司", "email": "邮箱"},
+        actor=org.manager,
+        chunk_size=2,
+        progress_callback=lambda done, total: progress.append((done, total)),
+    )
+
+    assert result.totals["created"] == 5
+    assert [r.index for r in result.results] == [0, 1, 2, 3, 4]
+    assert progress == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_importing_the_same_file_twice_changes_nothing(org):
+    lead_intake_csv(file=CSV.encode(), actor=org.manager)
+
+    again = lead_intake_csv(file=CSV.encode(), actor=org.manager)
+
+    assert again.totals["unchanged"] == 2
+    assert again.totals["created"] == 0
+    assert Deal.objects.count() == 2
+
+
+def test_a_mapping_naming_missing_columns_is_refused(org):
+    with pytest.raises(DomainError) as exc:
+        lead_intake_csv(file=CSV.encode(), mapping={"company": "Firma"}, actor=org.manager)
+
+    assert "mapping" in exc.value.errors
