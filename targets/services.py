@@ -214,20 +214,35 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
-def _scope_period(*, period: Period, as_of: date, u: Universe) -> int:
+@dataclass
+class OpenState:
+    """Figures of the open deals now (period-independent): computed once per run."""
+
+    pipeline: dict[tuple[str, int], dict[str, str]]
+    opened: dict[tuple[str, int], tuple[int, int]]
+
+
+def _open_state(u: Universe) -> OpenState:
+    pipeline: dict[tuple[str, int], dict[str, str]] = {}
+    opened: dict[tuple[str, int], tuple[int, int]] = {}
+    for g in u.groupings():
+        st = g.scope_type
+        for (sid, month), value in sorted(sql.pipeline_by_month(g).items()):
+            pipeline.setdefault((st, sid), {})[month] = str(_money(value))
+        opened.update({(st, sid): v for sid, v in sql.open_counts(g).items()})
+    return OpenState(pipeline, opened)
+
+
+def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState) -> int:
     start, cutoff = window(period, as_of)
     outcomes: dict[tuple[str, int], tuple[int, Any, int]] = {}
     reasons: dict[tuple[str, int], dict[str, int]] = {}
-    pipeline: dict[tuple[str, int], dict[str, str]] = {}
-    opened: dict[tuple[str, int], tuple[int, int]] = {}
+    pipeline, opened = state.pipeline, state.opened
     for g in u.groupings():
         st = g.scope_type
         outcomes.update({(st, sid): v for sid, v in sql.outcome_counts(g, start=start, cutoff=cutoff).items()})
         for (sid, code), n in sorted(sql.lost_reason_counts(g, start=start, cutoff=cutoff).items()):
             reasons.setdefault((st, sid), {})[code] = n
-        for (sid, month), value in sorted(sql.pipeline_by_month(g).items()):
-            pipeline.setdefault((st, sid), {})[month] = str(_money(value))
-        opened.update({(st, sid): v for sid, v in sql.open_counts(g).items()})
     extra = {sid for (st, sid) in [*outcomes, *opened] if st == ScopeType.USER}
     rows = []
     for key in u.keys(extra):
@@ -296,10 +311,11 @@ def snapshots_compute(
     prev = (previous or _previous_run(as_of)) if incremental else None
     u = universe()
     stats: dict[str, Any] = {"periods": {}, "funnel_rows": 0, "scope_rows": 0}
+    state = _open_state(u)
     for period in periods:
         n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev)
         stats["funnel_rows"] += n
-        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u)
+        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u, state=state)
         stats["periods"][period.key] = mode
         if progress:
             progress(period.key)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.models import Account, Deal, DealStatus, LostReason, StageTransition
+from targets.models import ScopeSnapshot
 from targets.periods import Period, org_tz
 from targets.selectors import Scope, funnel, funnel_snapshot, outcomes
 from targets.selectors.funnel import end_of_day
@@ -183,4 +184,8 @@ def test_sql_services_agree_with_the_naive_oracle(org, deals_spec, as_of_day):  
             )
             snap_median = {s.stage: s.median_days_in_stage for s in snap.stages if s.median_days_in_stage is not None}
             assert snap_median == pytest.approx(oracle.median_days(recs, in_scope, start, cut), abs=2e-3)
+            scope_snap = ScopeSnapshot.objects.get(
+                scope_type=scope.type, scope_id=scope.id, period=PERIOD.key, as_of=as_of
+            )
+            assert (scope_snap.won_count, scope_snap.lost_count) == oracle.outcomes(recs, in_scope, start, cut)
         transaction.set_rollback(True)

@@ -1,0 +1,135 @@
+"""Nightly job and live funnel benchmark (run after bench/gen_transitions.py, PostgreSQL).
+
+    DATABASE_URL=postgres://... .venv/bin/python bench/nightly.py [--repeat 100]
+
+Measures, in one run on the same data:
+1. a bare single-pass SQL aggregate over the whole transitions table
+   (COUNT(DISTINCT deal) GROUP BY owner, stage, month) — the yardstick;
+2. the full nightly recompute (stale flags + funnel/attainment/scope snapshots for every rep, team
+   and the org, current and previous period), as of yesterday;
+3. an incremental nightly run for today after 1 % of the deals changed (a forward move each);
+4. funnel + attainment for a 50-rep team (a region with 5 sub-teams), ``--repeat`` times: p50/p95.
+Prints the figures and the ratios against the targets (full ≤ 2× bare, incremental ≤ 10 % of full,
+p95 ≤ 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import timedelta
+
+import _setup  # noqa: F401
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from pipeline.models import Deal, StageTransition
+from salesladder.org.models import Team
+from targets.models import FunnelSnapshot, NightlyRun, ScopeSnapshot
+from targets.periods import Period, org_today
+from targets.selectors import Scope, attainment, funnel
+from targets.services import nightly_run
+
+T = StageTransition._meta.db_table
+D = Deal._meta.db_table
+STAGES = "ARRAY['prep','contact','needs','proposal','negotiation','signing']"
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+def bare_aggregate() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT owner_id, to_stage, date_trunc('month', occurred_at AT TIME ZONE %s), COUNT(DISTINCT deal_id)
+                FROM {T} WHERE kind IN ('create', 'forward') GROUP BY 1, 2, 3""",
+            [settings.TIME_ZONE],
+        )
+        return len(cursor.fetchall())
+
+
+def touch(fraction: float) -> int:
+    """Move ``fraction`` of the open deals below signing one rung up, now (one transition each)."""
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""CREATE TEMP TABLE bench_touch ON COMMIT DROP AS
+                SELECT id, owner_id, team_id, stage,
+                       array_position({STAGES}, stage::text) AS pos FROM {D}
+                WHERE status = 'open' AND stage <> 'negotiation' AND random() < %s""",
+            [fraction * 1.0 / 0.45],  # about 45 % of the deals are open below negotiation
+        )
+        cursor.execute(
+            f"""INSERT INTO {T} (deal_id, kind, from_stage, to_stage, from_status, to_status, occurred_at, channel,
+                                 owner_id, team_id)
+                SELECT id, 'forward', stage, ({STAGES})[pos + 1], 'open', 'open', %s, 'ui', owner_id, team_id
+                FROM bench_touch""",
+            [now],
+        )
+        n = cursor.rowcount
+        cursor.execute(
+            f"""UPDATE {D} d SET stage = ({STAGES})[t.pos + 1], stage_entered_at = %s, updated_at = %s,
+                       last_activity_at = %s
+                FROM bench_touch t WHERE d.id = t.id""",
+            [now, now, now],
+        )
+    return n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument("--touch", type=float, default=0.01, help="Share of deals changed before the incremental run")
+    args = parser.parse_args()
+
+    deals = Deal.objects.count()
+    transitions = StageTransition.objects.count()
+    print(f"data: {deals:,} deals, {transitions:,} transitions")
+
+    bare_aggregate()  # warm the cache for both contenders
+    bare_s, groups = timed(bare_aggregate)
+    print(f"bare aggregate (COUNT DISTINCT deal by owner, stage, month): {bare_s:.2f} s ({groups:,} groups)")
+
+    today = org_today()
+    yesterday = today - timedelta(days=1)
+    for model in (FunnelSnapshot, ScopeSnapshot, NightlyRun):
+        model.objects.all().delete()
+    full_s, full = timed(lambda: nightly_run(run_date=yesterday, full=True))
+    print(
+        f"full nightly recompute ({yesterday}): {full_s:.2f} s — {full['funnel_rows']:,} funnel rows, "
+        f"{full['scope_rows']:,} scope rows, periods {', '.join(full['periods'])}"
+    )
+    touched_s, touched = timed(lambda: touch(args.touch))
+    print(f"touched {touched:,} deals ({touched / max(deals, 1):.2%}) with a forward move in {touched_s:.2f} s")
+    inc_s, inc = timed(lambda: nightly_run(run_date=today))
+    modes = ", ".join(f"{k} {v}" for k, v in inc["periods"].items())
+    print(f"incremental nightly run ({today}): {inc_s:.2f} s ({modes})")
+
+    region = Team.objects.get(name="Bench region 0")
+    scope = Scope.for_team(region)
+    period = Period.current()
+    samples = []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        funnel(scope=scope, period=period)
+        attainment(scope=scope, period=period)
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p50 = statistics.median(samples)
+    p95 = samples[max(0, int(round(0.95 * len(samples))) - 1)]
+    reps = len(attainment(scope=scope, period=period).rows) // 6
+    print(f"funnel + attainment, {reps}-rep team, {args.repeat}×: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+
+    print("\nratios (target):")
+    print(f"  full / bare aggregate     = {full_s / bare_s:.2f}  (≤ 2)  {'OK' if full_s <= 2 * bare_s else 'MISSED'}")
+    print(f"  incremental / full        = {inc_s / full_s:.1%} (≤ 10 %) {'OK' if inc_s <= 0.1 * full_s else 'MISSED'}")
+    print(f"  funnel+attainment p95     = {p95:.1f} ms (≤ 50 ms) {'OK' if p95 <= 50 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
