@@ -4,7 +4,7 @@ The dashboard shows a team's funnel and its reps × stages attainment on one pag
 and ``attainment()`` one after the other would run the team's quota, rep and team-closure queries twice
 and compute a median the page does not show, so ``team_dashboard`` assembles the same figures from the
 same SQL (``sql.entered_counts``, ``sql.cohort_counts``) and the same arithmetic (``build_stages``,
-``attainment_row``) in six queries whatever the team size. ``tests/web/test_dashboard.py`` checks that
+``attainment_row``) in five queries whatever the team size. ``tests/web/test_dashboard.py`` checks that
 the figures equal what ``funnel()`` and ``attainment()`` answer.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from pipeline.models import ENTRY_KINDS, Deal, Stage, StageTransition
 from salesladder.org.models import Team
@@ -25,7 +25,6 @@ from targets.quota_selectors import TierStanding, tier_standing, tiers_for
 from targets.selectors import sql
 from targets.selectors.funnel import end_of_day, scope_reps, window
 from targets.selectors.outcomes import stale_deals
-from targets.selectors.quotas import user_quotas
 from targets.selectors.results import AttainmentRow, StageFigures, attainment_row, build_stages
 from targets.selectors.scope import Scope
 
@@ -70,7 +69,7 @@ class TeamDashboard:
 
 
 def team_dashboard(*, team: Team, team_ids: set[int], period: Period, as_of: date | None = None) -> TeamDashboard:
-    """Funnel (flow and cohort) and attainment of ``team`` (with the sub-teams ``team_ids``). Six queries."""
+    """Funnel (flow and cohort) and attainment of ``team`` (with the sub-teams ``team_ids``). Five queries."""
     as_of = as_of or org_today()
     scope = Scope.for_team(team)
     reps = scope_reps(scope, team_ids)
@@ -85,12 +84,18 @@ def team_dashboard(*, team: Team, team_ids: set[int], period: Period, as_of: dat
             group, start=start, cutoff=cutoff, reached_by=end_of_day(as_of)
         ).items()
     }
-    quotas = user_quotas(period=period, user_ids=rep_ids)
-    # A team's quota: its explicit rows, else the sum of its reps' (the rule of targets.selectors.quotas).
+    # The reps' quota rows and the team's own, in one query. A team's quota: its explicit rows, else the
+    # sum of its reps' (the rule of targets.selectors.quotas).
+    quotas: dict[tuple[int, str], int] = {}
+    explicit: dict[str, int] = {}
     summed: dict[str, int] = {}
-    for (_uid, stage), value in quotas.items():
-        summed[stage] = summed.get(stage, 0) + value
-    explicit = dict(Quota.objects.filter(period=period.key, team_id=team.pk).values_list("stage", "value"))
+    rows = Quota.objects.filter(Q(user_id__in=rep_ids) | Q(team_id=team.pk), period=period.key)
+    for user_id, stage, value in rows.values_list("user_id", "stage", "value"):
+        if user_id is None:
+            explicit[stage] = value
+        else:
+            quotas[(user_id, stage)] = value
+            summed[stage] = summed.get(stage, 0) + value
     team_quota = {**summed, **explicit}
     stages, overall, cohort_size = build_stages(
         entered=entered, cohort=cohort, quota=team_quota, median={}, stages=STAGES
