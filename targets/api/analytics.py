@@ -29,7 +29,7 @@ NOT_FOUND = OpenApiResponse(
 
 
 def _scope_and_period(request: Request, query: s.serializers.Serializer) -> tuple[Scope, Period]:
-    query.is_valid(raise_exception=True)
+    s.validated(query)
     scope = Scope.from_params(query.validated_data, viewer=request.user)  # type: ignore[arg-type]
     return scope, query.validated_data.get("period") or Period.current()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -24,6 +25,37 @@ from targets.quota_selectors import MAX_YEAR, MIN_YEAR, period_from_key
 from targets.quota_services import MAX_QUOTA, MAX_THRESHOLD
 
 
+def flat_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors (list and dict fields) as ``{"lines.0.stage": [...]}``: the API's one error shape."""
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = str(key) if not prefix else (prefix if key == "non_field_errors" else f"{prefix}.{key}")
+            for k, v in flat_errors(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for i, item in enumerate(detail):
+                if item:
+                    for k, v in flat_errors(item, f"{prefix}.{i}" if prefix else str(i)).items():
+                        out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def validated(serializer: serializers.Serializer) -> dict[str, Any]:
+    """``is_valid`` raising a 400 whose errors are flat lists of messages per (dotted) field."""
+    if not serializer.is_valid():
+        raise serializers.ValidationError(flat_errors(serializer.errors))
+    return serializer.validated_data  # type: ignore[return-value]
+
+
+PERIOD_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2]|W(0[1-9]|[1-4][0-9]|5[0-3])|Q[1-4])$"
+
+
 class PeriodKeyField(serializers.CharField):
     """``2026-11`` / ``2026-W48`` / ``2026-Q4``; validated to a ``Period``."""
 
@@ -31,6 +63,8 @@ class PeriodKeyField(serializers.CharField):
         kwargs.setdefault("max_length", 10)
         kwargs.setdefault("help_text", _("A month (2026-11), an ISO week (2026-W48) or a quarter (2026-Q4)."))
         super().__init__(**kwargs)
+        message = _("Use a month (2026-11), an ISO week (2026-W48) or a quarter (2026-Q4).")
+        self.validators.append(RegexValidator(PERIOD_PATTERN, message=message))
 
     def run_validation(self, data: Any = serializers.empty) -> Any:
         value = super().run_validation(data)
@@ -40,6 +74,9 @@ class PeriodKeyField(serializers.CharField):
             return period_from_key(value)
         except DomainError as exc:
             raise serializers.ValidationError(next(iter(exc.errors.values()))) from None
+
+
+MAX_ID = 2**63 - 1
 
 
 class BoundedDateField(serializers.DateField):
@@ -237,8 +274,10 @@ class StandingsSerializer(serializers.Serializer):
 
 class AnalyticsQuerySerializer(serializers.Serializer):
     period = PeriodKeyField(required=False, help_text=_("Default: the current month."))
-    team = serializers.CharField(required=False, help_text=_("Team id (with its sub-teams)."))
-    user = serializers.CharField(required=False, help_text=_("Rep id or username."))
+    team = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
+    )
+    user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
     as_of = BoundedDateField(
         required=False, help_text=_("A past day reads that day's nightly snapshot; default: live, today.")
     )
@@ -290,8 +329,10 @@ class AttainmentSerializer(serializers.Serializer):
 
 class PlannerQuerySerializer(serializers.Serializer):
     period = PeriodKeyField(required=False, help_text=_("The period planned; default: the current month."))
-    team = serializers.CharField(required=False)
-    user = serializers.CharField(required=False)
+    team = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
+    )
+    user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
     signings = serializers.IntegerField(
         required=False, min_value=0, max_value=100_000, help_text=_("Default: the scope's signing quota.")
     )

@@ -54,6 +54,7 @@ from targets.standings import tier_standings
 
 SCOPES: dict[str, list[str]] = {"read": READ_SCOPES, "write": WRITE_SCOPES}
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description=_("No such object, or outside the caller's scope."))
+PAGE_NOT_FOUND = OpenApiResponse(ErrorSerializer, description=_("No such page (`page` beyond the last one)."))
 BAD_INPUT = OpenApiResponse(ErrorSerializer, description=_("Invalid input: field-level messages in `errors`."))
 
 # How many periods ``periods/`` lists around the current one: (before, after).
@@ -91,7 +92,7 @@ class PeriodViewSet(viewsets.ViewSet):
     )
     def list(self, request: Request) -> Response:
         kind = request.query_params.get("kind")
-        if kind and kind not in PeriodKind.values:
+        if kind is not None and kind not in PeriodKind.values:
             return Response(
                 {"errors": {"kind": [str(_("Use month, week or quarter."))]}, "detail": "Invalid input."}, status=400
             )
@@ -107,7 +108,11 @@ class PeriodViewSet(viewsets.ViewSet):
         return Response(s.PeriodSerializer(items, many=True).data)
 
     @extend_schema(
-        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="2026-11, 2026-W48 or 2026-Q4")],
+        parameters=[
+            OpenApiParameter(
+                "key", str, OpenApiParameter.PATH, pattern=s.PERIOD_PATTERN, description="2026-11, 2026-W48 or 2026-Q4"
+            )
+        ],
         responses={200: s.PeriodSerializer, 400: BAD_INPUT},
     )
     def retrieve(self, request: Request, key: str | None = None) -> Response:
@@ -130,7 +135,10 @@ def _require_team_writer(request: Request, team: Team | None) -> None:
 
 @extend_schema(tags=["targets"])
 @extend_schema_view(
-    list=extend_schema(description="Quota rows the caller may see; filter by period, user, team, stage."),
+    list=extend_schema(
+        description="Quota rows the caller may see; filter by period, user, team, stage.",
+        responses={200: s.QuotaSerializer(many=True), 404: PAGE_NOT_FOUND},
+    ),
     create=extend_schema(
         request=s.QuotaWriteSerializer,
         responses={201: s.QuotaSerializer, 200: s.QuotaSerializer},
@@ -148,6 +156,7 @@ class QuotaViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Quota.objects.none()
+    lookup_value_regex = r"[^/]+"  # any id reaches get_object(): a malformed one is a JSON 404, not Django's page
     serializer_class = s.QuotaSerializer
     filterset_class = QuotaFilterSet
     required_scopes = SCOPES
@@ -169,7 +178,7 @@ class QuotaViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.QuotaWriteSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         v = data.validated_data
         user, team = v.get("user"), v.get("team")
         if user is not None and not can_write_user_quota(actor=request.user, user=user):  # type: ignore[arg-type]
@@ -187,7 +196,7 @@ class QuotaViewSet(
         quota = self.get_object()
         self._check_write(quota)
         data = s.QuotaValueSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         quota = quota_set(
             period=quota.period,
             stage=quota.stage,
@@ -222,12 +231,12 @@ class QuotaViewSet(
     def grid(self, request: Request) -> Response:
         if request.method == "GET":
             query = s.GridQuerySerializer(data=request.query_params, context={"request": request})
-            query.is_valid(raise_exception=True)
+            s.validated(query)
             period = query.validated_data.get("period") or Period.current()
             team = query.validated_data["team"]
             return Response(s.GridSerializer(_grid_payload(team=team, period=period)).data)
         data = s.GridWriteSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         team = data.validated_data["team"]
         _require_team_writer(request, team)
         period = data.validated_data["period"]
@@ -239,7 +248,7 @@ class QuotaViewSet(
     def apply_template(self, request: Request) -> Response:
         """Give every rep of the team and its sub-teams the template's quotas (default ladder if omitted)."""
         data = s.ApplyTemplateSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         team, period = data.validated_data["team"], data.validated_data["period"]
         _require_team_writer(request, team)
         template_apply(period=period, team=team, template=data.validated_data.get("template"), actor=request.user)
@@ -250,7 +259,7 @@ class QuotaViewSet(
     def copy_previous(self, request: Request) -> Response:
         """Copy the previous period's quotas of the team, its sub-teams and their reps into ``period``."""
         data = s.CopyPreviousSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         team, period = data.validated_data["team"], data.validated_data["period"]
         _require_team_writer(request, team)
         copied = quotas_copy_from_previous(period=period, team=team, actor=request.user)
@@ -259,6 +268,7 @@ class QuotaViewSet(
 
 @extend_schema(tags=["targets"])
 @extend_schema_view(
+    list=extend_schema(responses={200: s.TemplateSerializer(many=True), 404: PAGE_NOT_FOUND}),
     create=extend_schema(request=s.TemplateWriteSerializer, responses={201: s.TemplateSerializer, 400: BAD_INPUT}),
     partial_update=extend_schema(request=s.TemplatePatchSerializer, responses={200: s.TemplateSerializer}),
 )
@@ -273,6 +283,7 @@ class TemplateViewSet(
     """Quota templates: everyone reads them; managers and admins add custom ones; only admins edit the default."""
 
     queryset = QuotaTemplate.objects.none()
+    lookup_value_regex = r"[^/]+"
     serializer_class = s.TemplateSerializer
     required_scopes = SCOPES
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -295,7 +306,7 @@ class TemplateViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self._check_write()
         data = s.TemplateWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         template = template_create(actor=request.user, **data.validated_data)  # type: ignore[arg-type]
         template = self.get_queryset().get(pk=template.pk)
         return Response(s.TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
@@ -304,7 +315,7 @@ class TemplateViewSet(
         template = self.get_object()
         self._check_write(template)
         data = s.TemplatePatchSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         template_update(template=template, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(s.TemplateSerializer(self.get_queryset().get(pk=template.pk)).data)
 
@@ -326,8 +337,13 @@ class TierPagination(StandardPagination):
 
 
 STANDINGS_PARAMS = [
-    OpenApiParameter("period", str, description="2026-11, 2026-W48 or 2026-Q4; default: the current month."),
-    OpenApiParameter("team", str, description="Team id (its reps and sub-teams' reps)."),
+    OpenApiParameter(
+        "period",
+        str,
+        pattern=s.PERIOD_PATTERN,
+        description="2026-11, 2026-W48 or 2026-Q4; default: the current month.",
+    ),
+    OpenApiParameter("team", int, description="Team id (its reps and sub-teams' reps)."),
     OpenApiParameter("user", str, description="Rep id or username."),
 ]
 
@@ -368,7 +384,8 @@ def standings_payload(request: Request, period: Period) -> dict[str, Any]:
                 "standings", OpenApiTypes.BOOL, description="Add each rep's standing (scope: `team`/`user`)."
             ),
             OpenApiParameter("user", str, description="With `standings`: the rep whose standing to add."),
-        ]
+        ],
+        responses={200: s.TierSerializer(many=True), 404: PAGE_NOT_FOUND},
     ),
     create=extend_schema(request=s.TierWriteSerializer, responses={201: s.TierSerializer, 400: BAD_INPUT}),
     partial_update=extend_schema(request=s.TierWriteSerializer, responses={200: s.TierSerializer}),
@@ -384,6 +401,7 @@ class TierViewSet(
     """Incentive tiers per period: organisation-wide (admins write) or per team (its managers write)."""
 
     queryset = IncentiveTier.objects.none()
+    lookup_value_regex = r"[^/]+"
     serializer_class = s.TierSerializer
     filterset_class = TierFilterSet
     pagination_class = TierPagination
@@ -407,7 +425,7 @@ class TierViewSet(
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.TierWriteSerializer(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         _require_team_writer(request, data.validated_data.get("team"))
         tier = tier_set(actor=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(s.TierSerializer(tier).data, status=status.HTTP_201_CREATED)
@@ -416,7 +434,7 @@ class TierViewSet(
         tier = self.get_object()
         _require_team_writer(request, tier.team)
         data = s.TierWriteSerializer(data=request.data, context={"request": request}, partial=True)
-        data.is_valid(raise_exception=True)
+        s.validated(data)
         v = data.validated_data
         team = v["team"] if "team" in v else tier.team
         if team != tier.team:

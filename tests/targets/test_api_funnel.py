@@ -174,6 +174,9 @@ def test_bad_parameters_are_field_errors(org, endpoint, params, field):
 
 def test_huge_ids_are_not_found_not_a_crash(org):
     response = client(org.admin).get("/api/v1/funnel/", {"team": "9" * 30})
+    assert response.status_code == 400  # beyond the documented maximum
+    assert "team" in response.json()["errors"]
+    response = client(org.admin).get("/api/v1/funnel/", {"team": 2**62})
     assert response.status_code == 404
     response = client(org.admin).get("/api/v1/attainment/", {"user": "9" * 30})
     assert response.status_code == 404

@@ -265,7 +265,9 @@ def test_templates_crud_and_permissions(org):
 
     bad = client(org.manager).post("/api/v1/templates/", {"name": "", "lines": [{"stage": "zzz", "value": 1}]})
     assert bad.status_code == 400
-    assert {"name", "lines"} <= set(bad.json()["errors"])
+    assert set(bad.json()["errors"]) == {"name", "lines.0.stage"}  # nested errors come back flat
+    empty = client(org.manager).post("/api/v1/templates/", {"name": "Empty", "lines": []})
+    assert empty.json()["errors"] == {"lines": ["This list may not be empty."]}
 
 
 # --- tiers -------------------------------------------------------------------------------------
