@@ -21,6 +21,7 @@ from pipeline.models import DealStatus, Stage, StageTransition, TransitionKind, 
 from pipeline.models.core import Deal
 from pipeline.selectors import active_gates
 from pipeline.services import webhooks
+from pipeline.services.bulk_copy import bulk_insert, bulk_insert_rows
 from pipeline.services.deals import _gate_message, _gate_passes
 from salesladder.org.models import User
 
@@ -52,7 +53,8 @@ def deal_bulk_errors(deals: list[Deal]) -> dict[int, dict[str, list[str]]]:
 @transaction.atomic
 def deals_bulk_create(*, deals: list[Deal], actor: User | None, channel: str, at: datetime | None = None) -> list[Deal]:
     """Insert unsaved ``deals`` at ``prep`` with one ``create`` transition each. The caller checked
-    ``deal_bulk_errors`` (raises ValueError otherwise, a programming error). Two queries in total."""
+    ``deal_bulk_errors`` (raises ValueError otherwise, a programming error). A few queries in total
+    (``bulk_insert``: COPY on PostgreSQL)."""
     if not deals:
         return []
     if deal_bulk_errors(deals):
@@ -65,24 +67,26 @@ def deals_bulk_create(*, deals: list[Deal], actor: User | None, channel: str, at
         deal.created_at = at
         deal.updated_at = at
         deal.last_activity_at = at
-    Deal.objects.bulk_create(deals)
-    StageTransition.objects.bulk_create(
+    bulk_insert(deals)
+    actor_id = actor.pk if actor is not None else None
+    bulk_insert_rows(
+        StageTransition,
         [
-            StageTransition(
-                deal_id=deal.pk,
-                kind=TransitionKind.CREATE,
-                from_stage="",
-                to_stage=Stage.PREP,
-                from_status="",
-                to_status=DealStatus.OPEN,
-                occurred_at=at,
-                actor=actor,
-                channel=channel,
-                owner_id=deal.owner_id,
-                team_id=deal.team_id,
-            )
+            {
+                "deal_id": deal.pk,
+                "kind": TransitionKind.CREATE,
+                "from_stage": "",
+                "to_stage": Stage.PREP,
+                "from_status": "",
+                "to_status": DealStatus.OPEN,
+                "occurred_at": at,
+                "actor_id": actor_id,
+                "channel": channel,
+                "owner_id": deal.owner_id,
+                "team_id": deal.team_id,
+            }
             for deal in deals
-        ]
+        ],
     )
     webhooks.emit_many(WebhookEvent.DEAL_CREATED, deals)
     return deals

@@ -37,6 +37,7 @@ from pipeline.models import (
     WebhookEvent,
 )
 from pipeline.services import webhooks
+from pipeline.services.bulk_copy import bulk_insert_rows
 from pipeline.services.deals import deal_update, normalize_company_name
 from pipeline.services.deals_bulk import deal_bulk_errors, deals_bulk_create
 from pipeline.services.intake_clean import Lead, clean_lead, default_currency, payload_of
@@ -300,20 +301,21 @@ def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
         + [(lead, existing[lead.key].owner_id) for lead in account_changes]
     )
     for lead, draft in zip(new, drafts, strict=True):
-        draft.account = accounts[lead.index]
+        draft.account_id = accounts[lead.index].pk
 
     # Contacts, within the (new or current) account.
     contact_needs: list[tuple[Lead, Account]] = []
-    for lead, draft in zip(new, drafts, strict=True):
+    for lead in new:
         if lead.email or lead.contact_name:
-            contact_needs.append((lead, draft.account))
+            contact_needs.append((lead, accounts[lead.index]))
     for lead in updates:
         current = existing[lead.key]
         if (lead.email or lead.contact_name) and (lead.index in accounts or not _same_contact(current, lead)):
             contact_needs.append((lead, accounts.get(lead.index) or Account(pk=current.account_id)))
     contacts = resolve_contacts(contact_needs)
     for lead, draft in zip(new, drafts, strict=True):
-        draft.contact = contacts.get(lead.index)
+        contact = contacts.get(lead.index)
+        draft.contact_id = contact.pk if contact is not None else None
 
     created = deals_bulk_create(deals=drafts, actor=ctx.actor, channel=ctx.channel, at=ctx.at)
     for lead, deal in zip(new, created, strict=True):
@@ -421,20 +423,21 @@ def _write_records(
             continue
         payload = payload_of(raw_by_index[index])
         records.append(
-            IntakeRecord(
-                source=str(payload.get("source") or "")[:60],
-                external_id=str(payload.get("external_id") or "")[:120],
-                payload=payload if result.status == IntakeStatus.ERROR else {},
-                status=result.status,
-                errors=result.errors,
-                deal_id=result.deal,
-                batch_id=batch_id,
-                index=index,
-                channel=ctx.channel,
-                actor=ctx.actor,
-                team_id=result.team_id or (error_team.pk if error_team else None),
-                created_at=ctx.at,
-                processed_at=ctx.at,
-            )
+            {
+                "source": str(payload.get("source") or "")[:60],
+                "external_id": str(payload.get("external_id") or "")[:120],
+                "payload": payload if result.status == IntakeStatus.ERROR else {},
+                "status": result.status,
+                "errors": result.errors,
+                "deal_id": result.deal,
+                "batch_id": batch_id,
+                "index": index,
+                "channel": ctx.channel,
+                "actor_id": ctx.actor.pk,
+                "team_id": result.team_id or (error_team.pk if error_team else None),
+                "attempts": 1,
+                "created_at": ctx.at,
+                "processed_at": ctx.at,
+            }
         )
-    IntakeRecord.objects.bulk_create(records)
+    bulk_insert_rows(IntakeRecord, records)

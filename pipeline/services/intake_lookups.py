@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from pipeline.models import Account, Contact, Deal, OwnerStrategy, RoundRobinCursor, RoutingRule
+from pipeline.services.bulk_copy import bulk_insert
 from pipeline.services.deals import normalize_company_name
 from pipeline.services.intake_clean import Lead
 from salesladder.org.models import Membership, Role, User
@@ -211,7 +212,7 @@ def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
                 if domain:
                     by_domain.setdefault(domain, account)
         result[lead.index] = account
-    Account.objects.bulk_create(list(to_create.values()))
+    bulk_insert(list(to_create.values()))
     return result
 
 
@@ -245,7 +246,7 @@ def resolve_contacts(needs: list[tuple[Lead, Account]]) -> dict[int, Contact]:
         contact = found.get(key)
         if contact is None:
             contact = Contact(
-                account=account,
+                account_id=account.pk,
                 name=(lead.contact_name or lead.email)[:200],
                 email=lead.email,
                 phone=lead.phone,
@@ -254,5 +255,5 @@ def resolve_contacts(needs: list[tuple[Lead, Account]]) -> dict[int, Contact]:
             found[key] = contact
             to_create.append(contact)
         result[lead.index] = contact
-    Contact.objects.bulk_create(to_create)
+    bulk_insert(to_create)
     return result
