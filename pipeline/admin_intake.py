@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -86,5 +88,5 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         queryset.update(status="pending", attempts=0)
         for pk in ids:
-            transaction.on_commit(lambda pk=pk: deliver_webhook.delay(pk))
+            transaction.on_commit(partial(deliver_webhook.delay, pk))
         self.message_user(request, _("%(n)d delivery(ies) queued.") % {"n": len(ids)}, messages.SUCCESS)

@@ -11,7 +11,7 @@ from pipeline.models import IntakeRecord, IntakeStatus, WebhookDelivery, Webhook
 class LeadSerializer(serializers.Serializer):
     """One lead (SPEC §7). ``source`` + ``external_id`` identify it: re-sending updates the same deal."""
 
-    source = serializers.CharField(max_length=60)
+    source = serializers.CharField(max_length=60)  # type: ignore[assignment]
     external_id = serializers.CharField(max_length=120)
     company = serializers.CharField(max_length=200, required=False)
     contact_name = serializers.CharField(max_length=200, required=False)
@@ -32,7 +32,7 @@ class LeadResultSerializer(serializers.Serializer):
     index = serializers.IntegerField()
     status = serializers.ChoiceField(choices=IntakeStatus.choices)
     deal = serializers.IntegerField(allow_null=True)
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
 
 
 class LeadTotalsSerializer(serializers.Serializer):

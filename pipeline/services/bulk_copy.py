@@ -44,7 +44,7 @@ def bulk_insert(objs: Sequence[models.Model]) -> None:
             [meta.db_table, pk.column, len(objs)],
         )
         ids = [row[0] for row in cursor.fetchall()]
-        columns = ", ".join(connection.ops.quote_name(c) for c in [pk.column, *(f.column for f in fields)])
+        columns = ", ".join(connection.ops.quote_name(str(c)) for c in [pk.column, *(f.column for f in fields)])
         attnames = [f.attname for f in fields]
         json_attnames = {f.attname for f in fields if isinstance(f, models.JSONField)}
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -83,7 +83,7 @@ def bulk_insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) 
     attnames = [f.attname for f in fields]
     json_attnames = {f.attname for f in fields if isinstance(f, models.JSONField)}
     table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for row in rows:

@@ -71,7 +71,7 @@ def idempotency_claim(*, key: str, user: User, token: Any, fingerprint: str) -> 
         now = timezone.now()
         try:
             with transaction.atomic():
-                row = IdempotencyKey.objects.create(
+                claimed = IdempotencyKey.objects.create(
                     key=key,
                     owner=owner,
                     user=user,
@@ -79,7 +79,7 @@ def idempotency_claim(*, key: str, user: User, token: Any, fingerprint: str) -> 
                     state=IdempotencyState.IN_FLIGHT,
                     created_at=now,
                 )
-            return Claim(row=row, replay=False)
+            return Claim(row=claimed, replay=False)
         except IntegrityError:
             pass
         row = IdempotencyKey.objects.filter(owner=owner, key=key).first()

@@ -128,7 +128,7 @@ def assign_owners(
                 assignment[lead.index] = (user.pk, team_id)
             continue
         rule = rules.get(lead.source)
-        if rule and rule.strategy == OwnerStrategy.FIXED:
+        if rule and rule.strategy == OwnerStrategy.FIXED and rule.owner_id is not None:
             assignment[lead.index] = (rule.owner_id, rule.team_id)
         elif rule:
             rotation[rule.team_id].append(lead)
@@ -184,16 +184,16 @@ def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
     wanted_domains = set(domains.values())
     if wanted_names or wanted_domains:
         qs = Account.objects.filter(Q(normalized_name__in=wanted_names) | Q(domain__in=wanted_domains)).order_by("pk")
-        for account in qs:
-            by_name.setdefault(account.normalized_name, account)
-            if account.domain:
-                by_domain.setdefault(account.domain, account)
+        for known in qs:
+            by_name.setdefault(known.normalized_name, known)
+            if known.domain:
+                by_domain.setdefault(known.domain, known)
     result: dict[int, Account] = {}
     to_create: dict[str, Account] = {}
     for lead, owner_id in needs:
         name = names.get(lead.index, "")
         domain = domains.get(lead.index, "")
-        account = (name and by_name.get(name)) or (domain and by_domain.get(domain)) or None
+        account: Account | None = (name and by_name.get(name)) or (domain and by_domain.get(domain)) or None
         if account is None:
             label = lead.company or domain or lead.contact_name or lead.email
             new_key = f"n:{name}" if name else (f"d:{domain}" if domain else f"l:{label.lower()}")
@@ -235,10 +235,10 @@ def resolve_contacts(needs: list[tuple[Lead, Account]]) -> dict[int, Contact]:
         .filter(Q(email_l__in=emails) | Q(name_l__in=names))
         .order_by("pk")
     )
-    for contact in qs if account_ids else ():
-        if contact.email:
-            found.setdefault((contact.account_id, f"e:{contact.email.lower()}"), contact)
-        found.setdefault((contact.account_id, f"n:{contact.name.lower()}"), contact)
+    for known in qs if account_ids else ():
+        if known.email:
+            found.setdefault((known.account_id, f"e:{known.email.lower()}"), known)
+        found.setdefault((known.account_id, f"n:{known.name.lower()}"), known)
     result: dict[int, Contact] = {}
     to_create: list[Contact] = []
     for lead, account in needs:
