@@ -56,10 +56,9 @@ def default_ladder() -> dict[str, int]:
     return dict(template.lines.values_list("stage", "value"))
 
 
-def _scope_parts(scope: Any) -> tuple[str, int | None]:
+def _scope_parts(scope: Any) -> tuple[str, int]:
     kind = str(getattr(scope, "type", getattr(scope, "scope_type", "")))
-    kind = getattr(kind, "value", kind)
-    return kind, getattr(scope, "id", getattr(scope, "scope_id", None))
+    return kind, int(getattr(scope, "id", getattr(scope, "scope_id", 0)) or 0)
 
 
 def quota_for(*, scope: Any, period: Period) -> dict[str, int]:
@@ -81,9 +80,9 @@ def quota_for(*, scope: Any, period: Period) -> dict[str, int]:
             )
         )
         return {r["stage"]: (r["explicit"] if r["n_explicit"] else r["members"]) or 0 for r in agg}
-    members = Membership.objects.filter(role=Role.REP).values("user_id")
-    agg = rows.filter(user_id__in=members).values("stage").annotate(total=Sum("value"))
-    return {r["stage"]: r["total"] or 0 for r in agg}
+    reps = Membership.objects.filter(role=Role.REP).values("user_id")
+    totals = rows.filter(user_id__in=reps).values("stage").annotate(total=Sum("value"))
+    return {r["stage"]: r["total"] or 0 for r in totals}
 
 
 @dataclass(frozen=True)
@@ -125,13 +124,6 @@ def can_write_team(*, actor: User, team: Team | None) -> bool:
     if actor.is_superuser:
         return True
     return team is not None and team.pk in managed_team_ids(user=actor)
-
-
-def rep_ids_writable_by(*, actor: User) -> QuerySet[Membership] | None:
-    teams = quota_writable_team_ids(actor=actor)
-    if teams is None:
-        return None
-    return Membership.objects.filter(team_id__in=teams, role=Role.REP).values("user_id")
 
 
 def can_write_user_quota(*, actor: User, user: User) -> bool:

@@ -82,7 +82,7 @@ def quota_set(
 
 
 def _validate_grid(grid: Mapping[Any, Any], member_ids: set[int]) -> dict[int, dict[str, int | None]]:
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     cleaned: dict[int, dict[str, int | None]] = {}
     if not isinstance(grid, Mapping):
         raise DomainError({"grid": [_("Expected an object {user_id: {stage: quota}}.")]})
@@ -167,7 +167,7 @@ def _clean_lines(lines: Any) -> dict[str, int]:
             raise DomainError({"lines": [_("Each line needs a stage and a value.")]}) from None
     else:
         raise DomainError({"lines": [_("Give a quota for each stage.")]})
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Any]] = {}
     cleaned: dict[str, int] = {}
     for stage, value in pairs:
         key = f"lines.{stage}"
