@@ -165,39 +165,34 @@ def median_days(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[tuple
     stage and neither start nor end a stay. The median of an even count is the mean of the middle two.
     """
     x = g.for_alias("x")
-    m = g.for_alias("m")
-    moves = f"""moves AS (
-            SELECT t.id, t.deal_id, t.kind, t.from_stage, t.occurred_at, t.owner_id, t.team_id,
-                   LAG(t.occurred_at) OVER (PARTITION BY t.deal_id ORDER BY t.occurred_at, t.id) AS arrived_at
-            FROM {T} t
-            WHERE t.kind IN {MOVE_SQL} AND t.deal_id IN (
-                SELECT x.deal_id FROM {T} x {x.join}
-                WHERE x.kind IN ('forward', 'backward') AND x.occurred_at >= %s AND x.occurred_at < %s {x.where}
-            ))"""
+    # The arrival: the deal's latest stage change before the exit, ordered by (time, id). A correlated
+    # subquery (one index probe on (deal_id, occurred_at) per exit) rather than a window over whole
+    # histories; both PostgreSQL and SQLite run it.
+    arrived = f"""(
+            SELECT p.occurred_at FROM {T} p
+            WHERE p.deal_id = x.deal_id AND p.kind IN {MOVE_SQL}
+            AND p.occurred_at <= x.occurred_at AND (p.occurred_at < x.occurred_at OR p.id < x.id)
+            ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1)"""
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""  # compute each arrival once
+    exits = f"""exits AS {materialized}(
+            SELECT {x.key} AS scope_id, x.from_stage AS stage, x.occurred_at, {arrived} AS arrived_at
+            FROM {T} x {x.join}
+            WHERE x.kind IN ('forward', 'backward') AND x.occurred_at >= %s AND x.occurred_at < %s {x.where})"""
+    # No WHERE on the arrival (it would evaluate the subquery twice): an exit without an earlier move
+    # (inconsistent data) has days NULL, sorts last and is not counted.
     stays = f"""stays AS (
-            SELECT {m.key} AS scope_id, m.from_stage AS stage, {_days("m.occurred_at", "m.arrived_at")} AS days
-            FROM moves m {m.join}
-            WHERE m.kind IN ('forward', 'backward') AND m.occurred_at >= %s AND m.occurred_at < %s
-            AND m.arrived_at IS NOT NULL {m.where})"""
+            SELECT scope_id, stage, {_days("occurred_at", "arrived_at")} AS days FROM exits)"""
     ranked = """ranked AS (
             SELECT scope_id, stage, days,
-                   ROW_NUMBER() OVER (PARTITION BY scope_id, stage ORDER BY days) AS rn,
-                   COUNT(*) OVER (PARTITION BY scope_id, stage) AS cnt
+                   ROW_NUMBER() OVER (PARTITION BY scope_id, stage ORDER BY (days IS NULL), days) AS rn,
+                   COUNT(days) OVER (PARTITION BY scope_id, stage) AS cnt
             FROM stays)"""
     sql = f"""
-        {g.with_clause(moves, stays, ranked)}
+        {g.with_clause(exits, stays, ranked)}
         SELECT scope_id, stage, AVG(days) FROM ranked
-        WHERE rn = (cnt + 1) / 2 OR rn = (cnt + 2) / 2
+        WHERE cnt > 0 AND (rn = (cnt + 1) / 2 OR rn = (cnt + 2) / 2)
         GROUP BY 1, 2"""
-    params = [
-        *g.cte_params,
-        db_dt(start),
-        db_dt(cutoff),
-        *x.where_params,
-        db_dt(start),
-        db_dt(cutoff),
-        *m.where_params,
-    ]
+    params = [*g.cte_params, db_dt(start), db_dt(cutoff), *x.where_params]
     return {(int(scope_id), stage): round(float(days), 3) for scope_id, stage, days in _run(sql, params)}
 
 
