@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 
 from salesladder.errors import DomainError
 
@@ -23,15 +24,12 @@ class ReviewActionForbidden(DomainError):
     status_code = 403
 
 
-def status_error(current: str, allowed: str) -> ReviewStatusError:
+def status_error(current: str | Promise, allowed: str | Promise) -> ReviewStatusError:
     return ReviewStatusError(
         {
             "status": [
                 _("The review is %(current)s; this step needs it to be %(allowed)s.")
-                % {
-                    "current": current,
-                    "allowed": allowed,
-                }
+                % {"current": str(current).lower(), "allowed": str(allowed).lower()}
             ]
         }
     )

@@ -14,6 +14,16 @@ from salesladder.org.selectors import team_descendant_ids
 from targets.periods import Period
 
 
+def parse_period_param(value: str, *, field: str = "period") -> Period:
+    """A period from a query parameter; anything unparsable (also year 0 or 9999-12) is a 400 on ``field``."""
+    try:
+        return Period.parse(value)
+    except DomainError as exc:
+        raise ValidationError({field: exc.errors.get("period", [])}) from exc
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError({field: [_("This period is out of range.")]}) from exc
+
+
 class ReviewFilterSet(django_filters.FilterSet):
     period = django_filters.CharFilter(label=_("Period"), method="filter_period")
     user = django_filters.ModelChoiceFilter(label=_("Rep"), queryset=User.objects.all())
@@ -27,11 +37,7 @@ class ReviewFilterSet(django_filters.FilterSet):
         fields = ["period", "user", "status", "team"]
 
     def filter_period(self, queryset: QuerySet[Review], name: str, value: str) -> QuerySet[Review]:
-        try:
-            period = Period.parse(value)
-        except DomainError as exc:
-            raise ValidationError(exc.errors) from exc
-        return queryset.filter(period=period.key)
+        return queryset.filter(period=parse_period_param(value).key)
 
     def filter_team(self, queryset: QuerySet[Review], name: str, value: Team) -> QuerySet[Review]:
         return queryset.filter(cycle__team_id__in=team_descendant_ids(team_ids=[value.pk]))

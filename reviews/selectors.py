@@ -75,7 +75,10 @@ def reviews_completion(*, period: str, team: Team | None = None, user: User | No
         qs.values("cycle__team_id", "cycle__team__name")
         .annotate(
             total=Count("pk"),
-            **{s: Count("pk", filter=Q(status=s)) for s in ReviewStatus.values},
+            draft=Count("pk", filter=Q(status=ReviewStatus.DRAFT)),
+            shared=Count("pk", filter=Q(status=ReviewStatus.SHARED)),
+            acknowledged=Count("pk", filter=Q(status=ReviewStatus.ACKNOWLEDGED)),
+            closed=Count("pk", filter=Q(status=ReviewStatus.CLOSED)),
         )
         .order_by("cycle__team__name")
     )
@@ -84,10 +87,10 @@ def reviews_completion(*, period: str, team: Team | None = None, user: User | No
             team=r["cycle__team_id"],
             team_name=r["cycle__team__name"],
             total=r["total"],
-            draft=r[ReviewStatus.DRAFT],
-            shared=r[ReviewStatus.SHARED],
-            acknowledged=r[ReviewStatus.ACKNOWLEDGED],
-            closed=r[ReviewStatus.CLOSED],
+            draft=r["draft"],
+            shared=r["shared"],
+            acknowledged=r["acknowledged"],
+            closed=r["closed"],
         )
         for r in rows
     ]

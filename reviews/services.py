@@ -17,13 +17,14 @@ caller's role may not change answers 400 on that field; a step the role may not 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 from reviews.errors import ReviewActionForbidden, ReviewFieldForbidden, status_error
 from reviews.models import ActionItem, CycleKind, Review, ReviewCycle, ReviewStatus
@@ -53,7 +54,7 @@ def review_cycles_ensure_default() -> list[ReviewCycle]:
     return ReviewCycle.objects.bulk_create(cycles, ignore_conflicts=True)
 
 
-def _reviewer_for(team: Team, managers: dict[int, int], parents: dict[int, int | None]) -> int | None:
+def _reviewer_for(team: Team, managers: Mapping[int, int], parents: Mapping[int, int | None]) -> int | None:
     """The team's first manager, else the nearest ancestor team's."""
     seen: set[int] = set()
     current: int | None = team.pk
@@ -327,7 +328,9 @@ def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> Actio
     if not (is_manager or is_rep):
         raise ReviewActionForbidden(_("You cannot edit this action item."))
     if is_rep and not is_manager:
-        denied = {n: [_("Only the rep's manager can change this.")] for n in ("text", "due_date") if n in fields}
+        denied: dict[str, list[str]] = {
+            n: [_("Only the rep's manager can change this.")] for n in ("text", "due_date") if n in fields
+        }
         if denied:
             raise ReviewFieldForbidden(denied)
     if ("text" in fields or "due_date" in fields) and review.status == ReviewStatus.CLOSED:

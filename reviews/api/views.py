@@ -25,7 +25,7 @@ from reviews.api.serializers import (
     ReviewSerializer,
     ReviewUpdateSerializer,
 )
-from reviews.filtersets import ReviewFilterSet
+from reviews.filtersets import ReviewFilterSet, parse_period_param
 from reviews.models import ActionItem, Review
 from reviews.selectors import action_items_visible_to, review_history, reviews_completion, reviews_for_list
 from reviews.services import (
@@ -38,10 +38,8 @@ from reviews.services import (
     review_update,
 )
 from salesladder.api.schema import ErrorSerializer
-from salesladder.errors import DomainError
 from salesladder.org.models import ApiScope
 from salesladder.org.selectors import is_manager, teams_visible_to
-from targets.periods import Period
 
 READ = [ApiScope.DEALS_READ, ApiScope.DEALS_WRITE]
 WRITE = [ApiScope.DEALS_WRITE]
@@ -67,7 +65,6 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     serializer_class = ReviewSerializer
     filterset_class = ReviewFilterSet
     http_method_names = ["get", "post", "patch", "head", "options"]
-    lookup_value_regex = r"\d{1,18}"
     ordering_fields = ["period", "status", "updated_at", "id"]
     ordering = ["-period", "user__username", "id"]
     required_scopes = SCOPES
@@ -129,7 +126,13 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("period", str, required=True, description="2026-10, 2026-Q3…"),
+            OpenApiParameter(
+                "period",
+                str,
+                required=True,
+                pattern=r"^\d{4}-(0[1-9]|1[0-2]|W(0[1-9]|[1-4]\d|5[0-3])|Q[1-4])$",
+                description="A month (2026-10), ISO week (2026-W44) or quarter (2026-Q3).",
+            ),
             OpenApiParameter("team", int, required=False, description="A team; its sub-teams are included."),
         ],
         responses={
@@ -147,10 +150,7 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             raise PermissionDenied(_("Only managers and admins see review completion."))
         query = CompletionQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        try:
-            period = Period.parse(query.validated_data["period"])
-        except DomainError as exc:
-            raise ValidationError(exc.errors) from exc
+        period = parse_period_param(query.validated_data["period"])
         team = None
         if "team" in query.validated_data:
             team = teams_visible_to(user=user).filter(pk=query.validated_data["team"]).first()  # type: ignore[arg-type]
@@ -173,7 +173,6 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = ActionItemSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    lookup_value_regex = r"\d{1,18}"
     filterset_fields = ["review"]
     ordering_fields = ["due_date", "id"]
     ordering = ["due_date", "id"]

@@ -265,3 +265,20 @@ def test_history_is_attributed_to_the_api_user(org, draft, api):
     api(org.manager).patch(f"/api/v1/reviews/{draft.pk}/", {"rating": 5})
 
     assert Review.history.filter(id=draft.pk).latest("history_date").history_user == org.manager
+
+
+@pytest.mark.parametrize("bad_id", ["abc", "99999999999999999999999", "-1", "%C2%84"])
+def test_malformed_ids_answer_json_404(org, api, bad_id):
+    for url in (f"/api/v1/reviews/{bad_id}/", f"/api/v1/action-items/{bad_id}/", f"/api/v1/reviews/{bad_id}/history/"):
+        r = api(org.manager).get(url)
+        assert r.status_code == 404
+        assert r["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("period", ["0000-01", "9999-12", "2026-13", "2026-W99", "abc"])
+def test_out_of_range_periods_are_a_400_on_period(org, api, period):
+    client = api(org.manager)
+
+    for url in ("/api/v1/reviews/", "/api/v1/reviews/completion/"):
+        r = client.get(url, {"period": period})
+        assert (r.status_code, list(r.json()["errors"])) == (400, ["period"]), url
