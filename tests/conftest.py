@@ -36,6 +36,16 @@ def _require_services(request: pytest.FixtureRequest) -> None:
             _missing("a real worker needs a database it can share with the test (PostgreSQL)")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A fast password hasher: tests log users in hundreds of times, and PBKDF2 costs ~0.3 s a hash."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
 @pytest.fixture(autouse=True)
 def _english(settings):  # type: ignore[no-untyped-def]
     """Tests read English messages unless they switch language themselves."""

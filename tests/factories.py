@@ -12,7 +12,7 @@ from pipeline.services import deal_create, normalize_company_name
 from salesladder.org.models import Membership, Role, Team, User
 
 PASSWORD = "pw-for-tests-123"
-_HASHED = make_password(PASSWORD)
+_HASHED = make_password(PASSWORD, hasher="md5")  # tests/conftest.py enables the fast MD5 hasher
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
