@@ -12,8 +12,11 @@
         group: "board",
         sort: false,
         draggable: ".card-open",
-        filter: "a, button, summary, input, select, textarea",
+        filter: "button, summary, input, select, textarea, label",
         preventOnFilter: false,
+        // Pointer-event dragging (not native HTML5 drag and drop): same behaviour with mouse, touch and pen.
+        forceFallback: true,
+        fallbackTolerance: 4,
         animation: 150,
         ghostClass: "card-ghost",
         onEnd: function (evt) {
