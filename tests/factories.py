@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import factory
@@ -12,7 +13,12 @@ from pipeline.services import deal_create, normalize_company_name
 from salesladder.org.models import Membership, Role, Team, User
 
 PASSWORD = "pw-for-tests-123"
-_HASHED = make_password(PASSWORD, hasher="md5")  # tests/conftest.py enables the fast MD5 hasher
+
+
+@functools.cache
+def hashed_password() -> str:
+    """Hashed once, after tests/conftest.py has switched the run to the fast MD5 hasher."""
+    return make_password(PASSWORD)
 
 
 class TeamFactory(factory.django.DjangoModelFactory):
@@ -34,7 +40,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    password = _HASHED
+    password = factory.LazyFunction(hashed_password)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
-
 from typing import Literal
 
 from django.db import transaction
