@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.validators import MinValueValidator
@@ -57,8 +57,9 @@ class BoardFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["q"].widget.attrs.update({"type": "search", "placeholder": _("Deal, company or contact")})
         if can_pick_owner:
-            self.fields["owner"].queryset = users_visible_to(user=user).order_by("first_name", "username")
-            self.fields["owner"].empty_label = _("Everyone")
+            owner = cast(forms.ModelChoiceField, self.fields["owner"])
+            owner.queryset = users_visible_to(user=user).order_by("first_name", "username")
+            owner.empty_label = _("Everyone")
         else:
             del self.fields["owner"]
 
@@ -103,15 +104,18 @@ class DealForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: User, can_pick_owner: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["contact"].queryset = Contact.objects.filter(account_id=self.instance.account_id)
+        cast(forms.ModelChoiceField, self.fields["contact"]).queryset = Contact.objects.filter(
+            account_id=self.instance.account_id
+        )
         if can_pick_owner:
-            self.fields["owner"].queryset = users_visible_to(user=user).order_by("first_name", "username")
+            owner = cast(forms.ModelChoiceField, self.fields["owner"])
+            owner.queryset = users_visible_to(user=user).order_by("first_name", "username")
         else:
             del self.fields["owner"]
         if self.instance.status != "won":
             del self.fields["delivery_status"]
         else:
-            self.fields["delivery_status"].choices = DeliveryStatus.choices
+            cast(forms.ChoiceField, self.fields["delivery_status"]).choices = DeliveryStatus.choices
 
     def service_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.fields}
@@ -152,7 +156,7 @@ class GateForm(forms.Form):
         ordered: dict[str, forms.Field] = {}
         for name in self.gate_fields:
             field = self.FIELD_FACTORIES[GateField(name)]()
-            if name == GateField.CONTACT:
+            if isinstance(field, forms.ModelChoiceField):
                 field.queryset = Contact.objects.filter(account_id=deal.account_id)
             ordered[name] = field
             if name == GateField.CONTACT:
@@ -166,7 +170,7 @@ class GateForm(forms.Form):
                 self.initial.setdefault(name, current)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if GateField.CONTACT in self.gate_fields and not data.get("contact") and not data.get("new_contact_name"):
             self.add_error("contact", _("Choose a contact person or add a new one."))
         return data
@@ -181,7 +185,7 @@ class ActivityForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("kind") == ActivityKind.TASK and not data.get("due_on"):
             self.add_error("due_on", _("A task needs a due date."))
         return data
@@ -211,4 +215,4 @@ class ContactForm(forms.Form):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = accounts_visible_to(user=user).order_by("name")
+        cast(forms.ModelChoiceField, self.fields["account"]).queryset = accounts_visible_to(user=user).order_by("name")

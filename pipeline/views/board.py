@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from pipeline.selectors import (
 from pipeline.services import account_create, contact_create, deal_create, deal_move, normalize_company_name
 from pipeline.views.common import can_pick_owner, htmx_current_query, safe_next, visible_deal_or_404
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 
 # Won deals stay visible in the Signing column for this long, then leave the board.
 WON_VISIBLE_DAYS = 90
@@ -45,7 +46,7 @@ def _is_stale(deal: Deal, config: StageConfig | None, now: Any) -> bool:
     return last < now - timedelta(days=config.stale_days)
 
 
-def board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
+def board_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
     """Everything the board needs, in a fixed number of queries whatever the number of deals."""
     user = request.user
     pick_owner = can_pick_owner(user)
@@ -75,7 +76,7 @@ def board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
         for stage in Stage
     }
     for deal in board_cards(deals=deals):
-        deal.stale_now = _is_stale(deal, configs.get(deal.stage), now)
+        setattr(deal, "stale_now", _is_stale(deal, configs.get(deal.stage), now))  # noqa: B010 (template-only flag)
         columns[deal.stage]["cards"].append(deal)
     stage_choices = [(c["stage"], c["label"]) for c in columns.values()]
     return {
@@ -90,13 +91,13 @@ def board_context(request: HttpRequest, params: QueryDict) -> dict[str, Any]:
     }
 
 
-def _account_names(request: HttpRequest) -> list[str]:
+def _account_names(request: AuthedRequest) -> list[str]:
     return list(accounts_visible_to(user=request.user).order_by("name").values_list("name", flat=True).distinct()[:500])
 
 
 @login_required
 @require_GET
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: AuthedRequest) -> HttpResponse:
     context = board_context(request, request.GET)
     if request.htmx and not request.htmx.boosted:
         return render(request, "pipeline/_board.html", {**context, "with_messages": True})
@@ -105,7 +106,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "pipeline/board.html", context)
 
 
-def _board_response(request: HttpRequest, *, status: int = 200) -> HttpResponse:
+def _board_response(request: AuthedRequest, *, status: int = 200) -> HttpResponse:
     """The re-rendered board (filters of the page the request came from), swapped over ``#board``."""
     context = board_context(request, htmx_current_query(request))
     response = render(request, "pipeline/_board.html", {**context, "with_messages": True}, status=status)
@@ -113,7 +114,7 @@ def _board_response(request: HttpRequest, *, status: int = 200) -> HttpResponse:
 
 
 def _gate_response(
-    request: HttpRequest, *, deal: Deal, form: GateForm, to_stage: str, expected_stage: str, from_board: bool
+    request: AuthedRequest, *, deal: Deal, form: GateForm, to_stage: str, expected_stage: str, from_board: bool
 ) -> HttpResponse:
     context = {
         "deal": deal,
@@ -130,7 +131,7 @@ def _gate_response(
 
 @login_required
 @require_POST
-def deal_move_view(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_move_view(request: AuthedRequest, pk: int) -> HttpResponse:
     """Move a deal (drag on the board, the "Move to…" menu, or the deal page).
 
     A failed gate answers a small form for exactly the missing fields; submitting it sends the
@@ -213,7 +214,7 @@ def deal_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _board_response(request) if from_board else redirect(safe_next(request, deal_url))
 
 
-def _resolve_account(request: HttpRequest, company: str):  # type: ignore[no-untyped-def]
+def _resolve_account(request: AuthedRequest, company: str):  # type: ignore[no-untyped-def]
     """An account the user can see with the same (normalised) name, else a new one owned by the user."""
     key = normalize_company_name(company)
     existing = accounts_visible_to(user=request.user).filter(normalized_name=key).order_by("pk").first()
@@ -222,7 +223,7 @@ def _resolve_account(request: HttpRequest, company: str):  # type: ignore[no-unt
 
 @login_required
 @require_POST
-def quick_add(request: HttpRequest) -> HttpResponse:
+def quick_add(request: AuthedRequest) -> HttpResponse:
     form = QuickAddDealForm(request.POST)
     deal = None
     if form.is_valid():

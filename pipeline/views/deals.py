@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Case, F, IntegerField, Value, When
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from pipeline.selectors import (
 from pipeline.services import activity_complete, activity_log, deal_lose, deal_reopen, deal_update
 from pipeline.views.common import can_pick_owner, visible_deal_or_404
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 from salesladder.org.selectors import teams_visible_to, users_visible_to
 
 DEALS_PER_PAGE = 25
@@ -42,13 +43,13 @@ DEAL_ORDERINGS = {
 }
 
 
-def _ordering(request: HttpRequest, allowed: dict[str, Any], default: str) -> str:
+def _ordering(request: AuthedRequest, allowed: dict[str, Any], default: str) -> str:
     value = request.GET.get("ordering") or default
     return value if value.lstrip("-") in allowed else default
 
 
 @login_required
-def deal_list(request: HttpRequest) -> HttpResponse:
+def deal_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
     base = deals_visible_to(user=user).select_related("account", "owner")
     filterset = DealFilterSet(request.GET or None, queryset=base, request=request)
@@ -65,8 +66,8 @@ def deal_list(request: HttpRequest) -> HttpResponse:
         position = Case(
             *[When(stage=code, then=Value(pos)) for code, pos in STAGE_POSITION.items()], output_field=IntegerField()
         )
-        qs = qs.alias(stage_position=position)
-        qs = qs.order_by(F("stage_position").desc() if ordering.startswith("-") else F("stage_position").asc(), "-pk")
+        qs = qs.alias(ladder_position=position)
+        qs = qs.order_by(F("ladder_position").desc() if ordering.startswith("-") else F("ladder_position").asc(), "-pk")
     else:
         qs = qs.order_by(ordering, "-pk")
     page = Paginator(qs, DEALS_PER_PAGE).get_page(request.GET.get("page"))
@@ -119,7 +120,7 @@ def stage_history(deal: Deal, transitions: list[StageTransition], now: datetime)
     return rows, summary
 
 
-def _deal_context(request: HttpRequest, deal: Deal, **extra: Any) -> dict[str, Any]:
+def _deal_context(request: AuthedRequest, deal: Deal, **extra: Any) -> dict[str, Any]:
     user = request.user
     transitions = list(deal.transitions.select_related("actor").order_by("occurred_at", "pk"))
     history, time_in_stage = stage_history(deal, transitions, timezone.now())
@@ -146,7 +147,7 @@ def _activities_context(deal: Deal, form: ActivityForm | None = None) -> dict[st
     )
     now = timezone.now()
     for task in open_tasks:
-        task.is_overdue = task.due_at is not None and task.due_at < now
+        setattr(task, "is_overdue", task.due_at is not None and task.due_at < now)  # noqa: B010
     return {
         "activity_form": form or ActivityForm(),
         "open_tasks": open_tasks,
@@ -155,14 +156,14 @@ def _activities_context(deal: Deal, form: ActivityForm | None = None) -> dict[st
 
 
 @login_required
-def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = visible_deal_or_404(request, pk)
     return render(request, "pipeline/deal_detail.html", _deal_context(request, deal))
 
 
 @login_required
 @require_POST
-def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = visible_deal_or_404(request, pk)
     form = DealForm(request.POST, instance=deal, user=request.user, can_pick_owner=can_pick_owner(request.user))
     if form.is_valid():
@@ -181,7 +182,7 @@ def deal_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
+def activity_create(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = visible_deal_or_404(request, pk)
     form = ActivityForm(request.POST)
     status = 400
@@ -203,7 +204,6 @@ def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
             add_domain_errors(form, exc)
         else:
             messages.success(request, _("Logged: %(subject)s") % {"subject": data["subject"]})
-            form = None
             status = 200
     if not request.htmx:
         if status == 200:
@@ -211,13 +211,14 @@ def activity_create(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request, "pipeline/deal_detail.html", _deal_context(request, deal, activity_form=form), status=400
         )
-    context = {"deal": deal, "with_messages": True, **_activities_context(deal, form)}
+    # After a successful log the form comes back empty, ready for the next one.
+    context = {"deal": deal, "with_messages": True, **_activities_context(deal, form if status != 200 else None)}
     return render(request, "pipeline/_activities.html", context, status=status)
 
 
 @login_required
 @require_POST
-def activity_done(request: HttpRequest, pk: int, activity_pk: int) -> HttpResponse:
+def activity_done(request: AuthedRequest, pk: int, activity_pk: int) -> HttpResponse:
     deal = visible_deal_or_404(request, pk)
     activity = get_object_or_404(activities_visible_to(user=request.user).filter(deal=deal), pk=activity_pk)
     if activity.kind != ActivityKind.TASK:
@@ -233,7 +234,7 @@ def activity_done(request: HttpRequest, pk: int, activity_pk: int) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def deal_lose_view(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_lose_view(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = visible_deal_or_404(request, pk)
     if deal.status != DealStatus.OPEN:
         messages.error(request, _("Only open deals can be lost."))
@@ -259,7 +260,7 @@ def deal_lose_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def deal_reopen_view(request: HttpRequest, pk: int) -> HttpResponse:
+def deal_reopen_view(request: AuthedRequest, pk: int) -> HttpResponse:
     deal = visible_deal_or_404(request, pk)
     try:
         deal_reopen(deal=deal, actor=request.user)

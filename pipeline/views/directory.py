@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -17,17 +17,18 @@ from pipeline.models import DealStatus
 from pipeline.selectors import accounts_visible_to, contacts_visible_to, deals_visible_to
 from pipeline.services import account_create, account_update, contact_create, contact_update
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 from salesladder.org.selectors import users_visible_to
 
 PER_PAGE = 25
 
 
-def _list_template(request: HttpRequest, page: str, partial: str) -> str:
+def _list_template(request: AuthedRequest, page: str, partial: str) -> str:
     return partial if request.htmx and not request.htmx.boosted else page
 
 
 @login_required
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
     visible_deals = deals_visible_to(user=user).values("pk")
     base = (
@@ -54,7 +55,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(accounts_visible_to(user=request.user).select_related("owner"), pk=pk)
     deals = deals_visible_to(user=request.user).filter(account=account).select_related("owner", "contact")
     contacts = account.contacts.order_by("name")
@@ -67,7 +68,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def account_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def account_form(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     account = get_object_or_404(accounts_visible_to(user=request.user), pk=pk) if pk else None
     initial = {"name": account.name, "domain": account.domain} if account else None
     form = AccountForm(request.POST or None, initial=initial)
@@ -87,7 +88,7 @@ def account_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
-def contact_list(request: HttpRequest) -> HttpResponse:
+def contact_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
     base = contacts_visible_to(user=user).select_related("account").order_by("name", "pk")
     filterset = ContactFilterSet(request.GET or None, queryset=base, request=request)
@@ -105,7 +106,7 @@ def contact_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(contacts_visible_to(user=request.user).select_related("account"), pk=pk)
     deals = deals_visible_to(user=request.user).filter(contact=contact).select_related("owner", "account")
     return render(request, "pipeline/contact_detail.html", {"contact": contact, "deals": deals.order_by("-updated_at")})
@@ -113,7 +114,7 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def contact_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+def contact_form(request: AuthedRequest, pk: int | None = None) -> HttpResponse:
     contact = get_object_or_404(contacts_visible_to(user=request.user), pk=pk) if pk else None
     if contact:
         initial = {f: getattr(contact, f) for f in ("name", "title", "email", "phone")} | {

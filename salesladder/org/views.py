@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 from salesladder.org.context_processors import REP, user_role
 from salesladder.org.forms import ApiTokenForm
 from salesladder.org.selectors import api_tokens_of, teams_visible_to
@@ -18,7 +19,7 @@ from salesladder.org.services import api_token_create, api_token_revoke
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """Reps land on My pipeline; managers and admins on the team dashboard once it exists."""
     if user_role(request.user) != REP:
         try:
@@ -28,7 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("pipeline:board")
 
 
-def _profile_context(request: HttpRequest, form: ApiTokenForm | None = None, **extra: object) -> dict[str, object]:
+def _profile_context(request: AuthedRequest, form: ApiTokenForm | None = None, **extra: object) -> dict[str, object]:
     return {
         "tokens": api_tokens_of(user=request.user),
         "teams": teams_visible_to(user=request.user).filter(memberships__user=request.user).distinct(),
@@ -38,13 +39,13 @@ def _profile_context(request: HttpRequest, form: ApiTokenForm | None = None, **e
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthedRequest) -> HttpResponse:
     return render(request, "org/profile.html", _profile_context(request))
 
 
 @login_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: AuthedRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
@@ -64,7 +65,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: AuthedRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(api_tokens_of(user=request.user), pk=pk)
     api_token_revoke(token=token, actor=request.user)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
