@@ -3,6 +3,8 @@ serializers document the API (OpenAPI) and render records."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from pipeline.models import IntakeRecord, IntakeStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -70,8 +72,25 @@ class IntakeRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EventListField(serializers.ListField):
+    """A list of event names whose errors stay a flat list of messages (the API's one error shape)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                raise serializers.ValidationError(
+                    [f"{index}: {' '.join(str(m) for m in messages)}" for index, messages in exc.detail.items()]
+                ) from exc
+            raise
+
+
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
-    events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False)
+    events = EventListField()
     active = serializers.BooleanField(source="is_active", required=False, default=True)
     secret = serializers.CharField(
         write_only=True,

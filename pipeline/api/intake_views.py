@@ -45,6 +45,7 @@ from pipeline.services.webhooks import (
     webhook_subscription_delete,
     webhook_subscription_update,
 )
+from salesladder.api.schema import ErrorSerializer
 from salesladder.errors import DomainError
 from salesladder.org.permissions import IsAdmin
 
@@ -132,7 +133,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             "the stored answer; the same key with another body answers 422, and 409 while the first "
             "request still runs. 413: more than 1,000 leads or a body over 5 MB."
         ),
-        request=LeadBatchSerializer | LeadSerializer,  # type: ignore[operator]
+        request=LeadBatchSerializer,
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, description="Replay protection."
@@ -141,9 +142,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         responses={
             201: LeadIntakeResponseSerializer,
             200: LeadIntakeResponseSerializer,
-            409: OpenApiResponse(description="The same Idempotency-Key is still in flight."),
-            413: OpenApiResponse(description="More than 1,000 leads, or the body is too large."),
-            422: OpenApiResponse(description="Idempotency-Key reused with a different body."),
+            409: OpenApiResponse(ErrorSerializer, description="The same Idempotency-Key is still in flight."),
+            413: OpenApiResponse(ErrorSerializer, description="More than 1,000 leads, or the body is too large."),
+            415: OpenApiResponse(ErrorSerializer, description="The body is not JSON."),
+            422: OpenApiResponse(ErrorSerializer, description="Idempotency-Key reused with a different body."),
         },
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -189,7 +191,10 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     @extend_schema(
         summary="Re-run a quarantined lead with corrected fields",
         request=LeadSerializer(partial=True),
-        responses={200: IntakeRecordSerializer, 400: OpenApiResponse(description="Still invalid: field errors.")},
+        responses={
+            200: IntakeRecordSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="Still invalid: field errors (and the `record`)."),
+        },
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str | None = None) -> Response:
