@@ -73,6 +73,8 @@ def quota_set(
     if (user is None) == (team is None):
         raise DomainError({"non_field_errors": [_("Give either a rep or a team, not both.")]})
     owner = {"user": user} if user is not None else {"team": team}
+    if user is not None:  # the same lock as grid writes take
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
     if value is None:
         Quota.objects.filter(period=p.key, stage=stage, **owner).delete()
         return None
@@ -123,6 +125,9 @@ def _write_cells(period: Period, cells: dict[int, dict[str, int | None]]) -> Non
     if not touched:
         return
     user_ids = {uid for uid, _stage in touched}
+    # Lock the reps (in id order, so two writers cannot deadlock): concurrent grid writes, template
+    # applications and copies for the same reps run one after the other instead of colliding on insert.
+    list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk", flat=True))
     existing = Quota.objects.filter(period=period.key, user_id__in=user_ids).values_list("pk", "user_id", "stage")
     stale = [pk for pk, uid, stage in existing if stage in cells.get(uid, {})]
     Quota.objects.filter(pk__in=stale).delete()

@@ -205,3 +205,42 @@ def test_ladder_consistency_flags_ladders_that_cannot_add_up():
 
     flags = ladder_consistency({"negotiation": 5, "signing": 6}, {})
     assert [(f.code, f.stage, f.next_stage) for f in flags] == [("quota_increases", "negotiation", "signing")]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_template_applications_and_grid_writes_do_not_collide(org):
+    import threading
+
+    from django.db import connection
+
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def apply() -> None:
+        try:
+            barrier.wait()
+            template_apply(period=NOV, team=org.east, actor=org.manager)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def grid() -> None:
+        try:
+            barrier.wait()
+            quotas_set_grid(period=NOV, team=org.east, grid={org.alice.pk: {"prep": 100}}, actor=org.manager)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=f) for f in (apply, apply, grid, grid)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert Quota.objects.filter(period=NOV.key).count() == 3 * 6
+    assert quota_for(scope=Scope.for_user(org.alice), period=NOV) == DEFAULT
