@@ -170,6 +170,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     # 01:00 in the organisation's time zone (CELERY_TIMEZONE): snapshots as of the day that just ended,
     # stale flags, period-end hooks. Idempotent, so a double fire or a retry changes nothing.
     "targets-nightly": {"task": "targets.tasks.nightly_run_task", "schedule": crontab(hour=1, minute=0)},
+    # Idempotency-Key answers are kept 24 h; forget older ones hourly.
+    "pipeline-prune-idempotency-keys": {
+        "task": "pipeline.tasks.prune_idempotency_keys",
+        "schedule": crontab(minute=17),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -223,6 +228,10 @@ SPECTACULAR_SETTINGS = {
         "TransitionKindEnum": "pipeline.models.TransitionKind",
         "ChannelEnum": "pipeline.models.Channel",
         "RoleEnum": "salesladder.org.models.Role",
+        "IntakeStatusEnum": "pipeline.models.IntakeStatus",
+        "WebhookEventEnum": "pipeline.models.WebhookEvent",
+        "WebhookDeliveryStatusEnum": "pipeline.models.WebhookDeliveryStatus",
+        "ReviewStatusEnum": "reviews.models.ReviewStatus",
     },
 }
 
