@@ -276,3 +276,15 @@ def test_dashboard_query_count_does_not_grow_with_team_size(login, org, django_a
         with django_assert_max_num_queries(12):
             assert client.get(f"/dashboard/section/{section}/", {"team": org.east.pk}).status_code == 200
 
+
+def test_manager_pages_in_chinese(login, org, compiled_translations):
+    make_deal(owner=org.alice, stage=Stage.PREP)
+    client = login(org.manager)
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    dashboard = client.get("/dashboard/", {"team": org.east.pk}, **zh).content.decode()
+    targets = client.get("/targets/", {"team": org.east.pk}, **zh).content.decode()
+    imports = client.get("/leads/import/", **zh).content.decode()
+    assert "团队仪表盘" in dashboard
+    assert "销售前期准备" in dashboard
+    assert "梯级规划器" in targets
+    assert "从 CSV 文件导入线索" in imports
