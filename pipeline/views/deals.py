@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -59,6 +60,11 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
     if not can_pick_owner(user):
         for name in ("owner", "team"):
             filterset.filters.pop(name)
+    # The HTML page offers the filters people use; the API's technical ones stay usable in the URL.
+    filter_fields = ["search", "stage", "status", "owner", "team"]
+    for name in ("stage", "status"):
+        field = filterset.form.fields[name]
+        field.widget = forms.CheckboxSelectMultiple(choices=field.choices)
     # The stage column sorts by ladder position, not alphabetically.
     ordering = _ordering(request, DEAL_ORDERINGS, "-updated_at")
     qs = filterset.qs if filterset.is_bound else base
@@ -80,6 +86,7 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
         "ordering": ordering,
         "orderings": DEAL_ORDERINGS,
         "can_pick_owner": can_pick_owner(user),
+        "filter_fields": filter_fields,
         "filters_active": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }
     template = "pipeline/_deal_table.html" if request.htmx and not request.htmx.boosted else "pipeline/deal_list.html"

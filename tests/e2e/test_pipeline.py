@@ -22,7 +22,7 @@ def _drag(page, source: str, target: str) -> None:  # type: ignore[no-untyped-de
     page.mouse.up()
 
 
-def test_rep_drags_a_card_meets_the_gate_fills_it_and_the_deal_moves(page, org, password):
+def test_rep_drags_a_card_meets_the_gate_fills_it_and_the_deal_moves(page, org, password, screenshot_dir):
     deal = make_deal(owner=org.alice, stage=Stage.CONTACT, title="Robot arms", account=AccountFactory(owner=org.alice))
     log_in(page, "alice", password)
     card = f"#deal-{deal.pk}"
@@ -35,6 +35,7 @@ def test_rep_drags_a_card_meets_the_gate_fills_it_and_the_deal_moves(page, org, 
     gate = page.locator(f"{card}.card-gate")
     gate.wait_for()
     assert "Contact person is required to enter this stage." in gate.inner_text()
+    page.screenshot(path=str(screenshot_dir / "pipeline-gate-en.png"))
     deal.refresh_from_db()
     assert deal.stage == Stage.CONTACT
 
