@@ -212,6 +212,7 @@ def _section_context(request: HttpRequest, section: str, choice: TeamChoice, per
         tiers, rows = team_tiers(team=choice.team, team_ids=choice.team_ids, period=period)
         context["tiers"] = tiers
         context["tier_rows"] = rows
+        context["signing_urls"] = {r.user_id: drill_url(choice, period, "signing", user=r.user_id) for r in rows}
         context["measures"] = sorted({t.measure for t in tiers})
     return context
 

@@ -256,6 +256,7 @@ def test_tier_section_shows_reached_tier_and_gap(login, org):
     alice = alice[: alice.index("</tr>")]
     assert "Bronze" in alice
     assert "2 → Silver" in alice
+    assert f"stage=signing&amp;user={org.alice.pk}" in alice  # the signings drill down to the won deals
     by_rep = {r[0]: r for r in rows[1:]}
     assert by_rep["alice"][3:] == ["Bronze", "Silver", "2"]
     assert by_rep["bob"][3:] == ["", "Bronze", "1"]

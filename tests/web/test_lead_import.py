@@ -226,3 +226,18 @@ def test_quarantine_fix_and_rerun(login, org, django_capture_on_commit_callbacks
     assert record.status == IntakeStatus.CREATED
     assert Deal.objects.filter(external_id="3").exists()
     assert "Gamma Inc" not in client.get("/leads/quarantine/").content.decode()
+
+
+def test_a_redelivered_job_does_not_duplicate(login, org, django_capture_on_commit_callbacks):
+    client = login(org.manager)
+    _upload(client, GOOD)
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        _map(client, job)
+    # the worker died after the import but before acknowledging: the task runs again
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
+    import_job_run(job_id=job.pk)
+    import_job_run(job_id=job.pk)  # and once more after it finished: nothing happens
+    job.refresh_from_db()
+    assert Deal.objects.count() == 2
+    assert (job.status, job.created_count, job.unchanged_count, job.error_count) == (ImportStatus.DONE, 0, 2, 1)
