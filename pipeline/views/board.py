@@ -27,7 +27,7 @@ from pipeline.selectors import (
     stage_configs,
 )
 from pipeline.services import account_create, contact_create, deal_create, deal_move, normalize_company_name
-from pipeline.views.common import can_pick_owner, htmx_current_query, safe_next, visible_deal_or_404
+from pipeline.views.common import can_pick_owner, htmx_current_query, safe_next, visible_deal_or_404, wants_partial
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
 
@@ -99,7 +99,7 @@ def _account_names(request: AuthedRequest) -> list[str]:
 @require_GET
 def board(request: AuthedRequest) -> HttpResponse:
     context = board_context(request, request.GET)
-    if request.htmx and not request.htmx.boosted:
+    if wants_partial(request):
         return render(request, "pipeline/_board.html", {**context, "with_messages": True})
     context["quick_add_form"] = QuickAddDealForm()
     context["account_names"] = _account_names(request)

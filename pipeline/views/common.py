@@ -41,3 +41,8 @@ def safe_next(request: AuthedRequest, default: str) -> str:
     ):
         return candidate
     return default
+
+
+def wants_partial(request: AuthedRequest) -> bool:
+    """An htmx request for a fragment (not a boosted link, not a history restore after "Back")."""
+    return bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request

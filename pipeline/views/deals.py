@@ -28,7 +28,7 @@ from pipeline.selectors import (
     stage_configs,
 )
 from pipeline.services import activity_complete, activity_log, deal_lose, deal_reopen, deal_update
-from pipeline.views.common import can_pick_owner, visible_deal_or_404
+from pipeline.views.common import can_pick_owner, visible_deal_or_404, wants_partial
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
 from salesladder.org.selectors import teams_visible_to, users_visible_to
@@ -89,7 +89,7 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
         "filter_fields": filter_fields,
         "filters_active": any(v for k, v in request.GET.items() if k not in ("page", "ordering")),
     }
-    template = "pipeline/_deal_table.html" if request.htmx and not request.htmx.boosted else "pipeline/deal_list.html"
+    template = "pipeline/_deal_table.html" if wants_partial(request) else "pipeline/deal_list.html"
     return render(request, template, context)
 
 

@@ -16,6 +16,7 @@ from pipeline.forms import AccountForm, ContactForm, add_domain_errors
 from pipeline.models import DealStatus
 from pipeline.selectors import accounts_visible_to, contacts_visible_to, deals_visible_to
 from pipeline.services import account_create, account_update, contact_create, contact_update
+from pipeline.views.common import wants_partial
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
 from salesladder.org.selectors import users_visible_to
@@ -24,7 +25,7 @@ PER_PAGE = 25
 
 
 def _list_template(request: AuthedRequest, page: str, partial: str) -> str:
-    return partial if request.htmx and not request.htmx.boosted else page
+    return partial if wants_partial(request) else page
 
 
 @login_required

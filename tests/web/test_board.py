@@ -435,3 +435,11 @@ def test_manager_board_query_count_with_300_deals(login, org, django_assert_max_
 
     assert response.status_code == 200
     assert Deal.objects.count() == 300
+
+
+def test_history_restore_after_back_gets_the_full_page(login, org):
+    make_deal(owner=org.alice, stage=Stage.PREP, title="Alpha")
+
+    response = login(org.alice).get("/pipeline/?q=alp", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+
+    assert "<html" in response.content.decode()
