@@ -6,6 +6,7 @@ The queryset handed to a FilterSet is already scoped (``deals_visible_to`` etc.)
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -77,8 +78,14 @@ class ContactFilterSet(django_filters.FilterSet):
         )
 
 
+class IdFilter(django_filters.NumberFilter):
+    """An object id: a whole number (``1.5`` or ``1e30`` are input errors, not database errors)."""
+
+    field_class = forms.IntegerField
+
+
 class ActivityFilterSet(django_filters.FilterSet):
-    deal = django_filters.NumberFilter(label=_("Deal"), field_name="deal_id")
+    deal = IdFilter(label=_("Deal"), field_name="deal_id")
     kind = django_filters.MultipleChoiceFilter(label=_("Kind"), choices=ActivityKind.choices)
     done = django_filters.BooleanFilter(label=_("Done"), method="filter_done")
 

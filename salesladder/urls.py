@@ -16,7 +16,9 @@ urlpatterns = [
     path("api/v1/", include("salesladder.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path(
+        "api/redoc/", SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"), name="api-redoc"
+    ),
     # HTML pages: the shell (home, profile) and each app's pages.
     path("", include("salesladder.org.urls")),
     path("", include("pipeline.urls")),

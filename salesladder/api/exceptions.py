@@ -18,12 +18,25 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from salesladder.errors import DomainError
 
 
-def _as_field_errors(detail: Any) -> dict[str, Any]:
+def _flatten(detail: Any, prefix: str, out: dict[str, list[str]]) -> None:
+    """Nested serializer/list errors become dotted keys: ``{"events": {"0": [...]}}`` → ``{"events.0": [...]}``."""
     if isinstance(detail, dict):
-        return {str(k): v if isinstance(v, list | dict) else [v] for k, v in detail.items()}
-    if isinstance(detail, list):
-        return {"non_field_errors": detail}
-    return {"non_field_errors": [detail]}
+        for key, value in detail.items():
+            _flatten(value, f"{prefix}.{key}" if prefix else str(key), out)
+    elif isinstance(detail, list) and any(isinstance(item, dict | list) for item in detail):
+        for index, item in enumerate(detail):
+            if item:  # list serializers report an empty {} for the valid items
+                _flatten(item, f"{prefix}.{index}" if prefix else str(index), out)
+    else:
+        messages = detail if isinstance(detail, list) else [detail]
+        out.setdefault(prefix or "non_field_errors", []).extend(str(m) for m in messages)
+
+
+def _as_field_errors(detail: Any) -> dict[str, list[str]]:
+    """Always ``{field: [message, ...]}``, the one error shape the API documents."""
+    out: dict[str, list[str]] = {}
+    _flatten(detail, "", out)
+    return out
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -34,6 +34,7 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    email = serializers.CharField(read_only=True, help_text="May be empty.")
     is_admin = serializers.BooleanField(source="is_superuser", read_only=True)
     memberships = MembershipSerializer(many=True, read_only=True)
 

@@ -1,0 +1,339 @@
+"""Deals over the API: create, edit, move, lose, reopen, filters, ordering and pagination."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from pipeline.models import Channel, Deal, StageTransition
+from tests.api.conftest import World, session_client
+from tests.factories import AccountFactory, ContactFactory, make_deal
+
+
+@pytest.fixture
+def alice_client(world: World):
+    return session_client(world.org.alice)
+
+
+def test_create_defaults_owner_to_caller_and_records_api_channel(world: World, alice_client):
+    account = world.by_rep["alice"].account
+
+    response = alice_client.post(
+        "/api/v1/deals/", {"title": "Pilot", "account": account.pk, "amount": "1200.50"}, format="json"
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["owner"] == world.org.alice.pk
+    assert body["team"] == world.org.east.pk
+    assert (body["stage"], body["status"], body["amount"]) == ("prep", "open", "1200.50")
+    transition = StageTransition.objects.get(deal_id=body["id"])
+    assert (transition.channel, transition.actor) == (Channel.API, world.org.alice)
+
+
+def test_create_at_a_later_stage_checks_every_gate_on_the_way(world: World, alice_client):
+    account = world.by_rep["alice"].account
+
+    response = alice_client.post(
+        "/api/v1/deals/", {"title": "Big one", "account": account.pk, "stage": "proposal"}, format="json"
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"contact", "needs_summary", "amount"}
+    assert not Deal.objects.filter(title="Big one").exists()
+
+
+def test_create_at_a_later_stage_records_one_transition_per_rung(world: World, alice_client):
+    holding = world.by_rep["alice"]
+    response = alice_client.post(
+        "/api/v1/deals/",
+        {
+            "title": "Fast",
+            "account": holding.account.pk,
+            "contact": holding.contact.pk,
+            "stage": "needs",
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    transitions = alice_client.get(f"/api/v1/deals/{response.json()['id']}/transitions/").json()
+    assert [t["to_stage"] for t in transitions] == ["prep", "contact", "needs"]
+
+
+@pytest.mark.parametrize("field", ["account", "contact", "owner", "team"])
+def test_create_refuses_ids_outside_the_callers_scope(world: World, alice_client, field: str):
+    dave = world.by_rep["dave"]
+    data = {"title": "Sneaky", "account": world.by_rep["alice"].account.pk}
+    data[field] = {
+        "account": dave.account.pk,
+        "contact": dave.contact.pk,
+        "owner": world.org.dave.pk,
+        "team": world.org.west.pk,
+    }[field]
+
+    response = alice_client.post("/api/v1/deals/", data, format="json")
+    missing = alice_client.post("/api/v1/deals/", {**data, field: 999999}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    # Out of scope reads exactly like "does not exist": nothing leaks.
+    assert response.json()["errors"][field][0].replace(str(data[field]), "?") == missing.json()["errors"][field][
+        0
+    ].replace("999999", "?")
+    assert not Deal.objects.filter(title="Sneaky").exists()
+
+
+def test_manager_assigns_an_owner_inside_their_teams_only(world: World):
+    client = session_client(world.org.manager)
+    account = world.by_rep["alice"].account
+
+    ok = client.post("/api/v1/deals/", {"title": "For nina", "account": account.pk, "owner": world.org.nina.pk})
+    refused = client.post("/api/v1/deals/", {"title": "For dave", "account": account.pk, "owner": world.org.dave.pk})
+
+    assert ok.status_code == 201
+    assert (ok.json()["owner"], ok.json()["team"]) == (world.org.nina.pk, world.org.east_north.pk)
+    assert refused.status_code == 400
+    assert "owner" in refused.json()["errors"]
+
+
+def test_duplicate_source_external_id_is_a_field_error(world: World, alice_client):
+    account = world.by_rep["alice"].account.pk
+    data = {"title": "A", "account": account, "source": "web", "external_id": "X-1"}
+    assert alice_client.post("/api/v1/deals/", data).status_code == 201
+
+    again = alice_client.post("/api/v1/deals/", {**data, "title": "B"})
+
+    assert again.status_code == 400
+    assert "external_id" in again.json()["errors"]
+    assert Deal.objects.filter(source="web", external_id="X-1").count() == 1
+
+
+def test_patch_edits_fields(world: World, alice_client):
+    deal = world.by_rep["alice"].deal
+
+    response = alice_client.patch(
+        f"/api/v1/deals/{deal.pk}/", {"amount": "5000.00", "expected_close_date": "2027-01-31", "notes": "warm"}
+    )
+
+    assert response.status_code == 200
+    deal.refresh_from_db()
+    assert (str(deal.amount), deal.expected_close_date, deal.notes) == (
+        "5000.00",
+        datetime.date(2027, 1, 31),
+        "warm",
+    )
+
+
+@pytest.mark.parametrize("payload", [{"stage": "signing"}, {"status": "won"}, {"stage": "prep", "notes": "x"}])
+def test_patch_refuses_stage_and_status(world: World, alice_client, payload):
+    deal = world.by_rep["alice"].deal
+
+    response = alice_client.patch(f"/api/v1/deals/{deal.pk}/", payload)
+
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {k for k in payload if k in ("stage", "status")}
+    deal.refresh_from_db()
+    assert (deal.stage, deal.status, deal.notes) == ("needs", "open", "")
+
+
+def test_patch_with_negative_amount_is_a_field_error(world: World, alice_client):
+    deal = world.by_rep["alice"].deal
+    response = alice_client.patch(f"/api/v1/deals/{deal.pk}/", {"amount": "-1"})
+    assert response.status_code == 400
+    assert "amount" in response.json()["errors"]
+
+
+def test_move_gate_failure_is_a_400_with_field_errors(world: World, alice_client):
+    deal = world.by_rep["alice"].deal
+
+    response = alice_client.post(f"/api/v1/deals/{deal.pk}/move/", {"to_stage": "negotiation"})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body["errors"]) == {"needs_summary", "amount", "expected_close_date"}
+    assert all(isinstance(msgs, list) and msgs for msgs in body["errors"].values())
+    assert body["detail"]
+    deal.refresh_from_db()
+    assert deal.stage == "needs"
+
+
+def test_move_with_gate_fields_applies_them_and_moves(world: World, alice_client):
+    deal = world.by_rep["alice"].deal
+
+    response = alice_client.post(
+        f"/api/v1/deals/{deal.pk}/move/",
+        {"to_stage": "proposal", "expected_stage": "needs", "needs_summary": "20 seats", "amount": "900"},
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["stage"], response.json()["amount"]) == ("proposal", "900.00")
+
+
+def test_move_with_stale_expected_stage_is_409_with_current_stage(world: World, alice_client):
+    deal = world.by_rep["alice"].deal
+
+    response = alice_client.post(f"/api/v1/deals/{deal.pk}/move/", {"to_stage": "contact", "expected_stage": "prep"})
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["current_stage"] == "needs"
+    assert body["current_status"] == "open"
+    assert "expected_stage" in body["errors"]
+    deal.refresh_from_db()
+    assert deal.stage == "needs"
+
+
+def test_lose_and_reopen(world: World, alice_client):
+    deal = world.by_rep["alice"].deal
+
+    lost = alice_client.post(f"/api/v1/deals/{deal.pk}/lose/", {"reason": "price", "note": "too dear"})
+    twice = alice_client.post(f"/api/v1/deals/{deal.pk}/lose/", {"reason": "price"})
+    reopened = alice_client.post(f"/api/v1/deals/{deal.pk}/reopen/")
+
+    assert lost.status_code == 200
+    assert (lost.json()["status"], lost.json()["lost_reason"], lost.json()["lost_note"]) == (
+        "lost",
+        "price",
+        "too dear",
+    )
+    assert twice.status_code == 400
+    assert "status" in twice.json()["errors"]
+    assert (reopened.json()["status"], reopened.json()["stage"]) == ("open", "needs")
+    kinds = [t["kind"] for t in alice_client.get(f"/api/v1/deals/{deal.pk}/transitions/").json()]
+    assert kinds[-2:] == ["lose", "reopen"]
+
+
+def test_lose_with_unknown_reason_is_a_field_error(world: World, alice_client):
+    deal = world.by_rep["alice"].deal
+    response = alice_client.post(f"/api/v1/deals/{deal.pk}/lose/", {"reason": "no-such-reason"})
+    assert response.status_code == 400
+    assert "reason" in response.json()["errors"]
+
+
+def test_malformed_json_is_400_and_wrong_content_type_is_415(world: World, alice_client):
+    malformed = alice_client.post("/api/v1/deals/", data='{"title": ', content_type="application/json")
+    form = alice_client.post("/api/v1/deals/", data="title=x", content_type="application/x-www-form-urlencoded")
+
+    assert malformed.status_code == 400
+    assert malformed.json()["errors"]["non_field_errors"]
+    assert form.status_code == 415
+
+
+# --- filters, ordering, pagination -------------------------------------------------------------
+
+
+@pytest.fixture
+def many(world: World) -> World:
+    """A few more of alice's deals with distinct fields to filter on."""
+    alice = world.org.alice
+    account = AccountFactory(owner=alice, name="Zenith Robotics")
+    make_deal(owner=alice, title="Robot arms", account=account, source="expo", external_id="EXPO-7")
+    make_deal(owner=alice, title="Web lead", source="web")
+    won = make_deal(
+        owner=alice, title="Signed", stage="signing", account=account, contact=ContactFactory(account=account)
+    )
+    assert won.status == "won"
+    return world
+
+
+def _titles(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [d["title"] for d in response.json()["results"]]
+
+
+def test_filters(many: World):
+    client = session_client(many.org.manager)
+    org = many.org
+
+    assert set(_titles(client.get("/api/v1/deals/", {"owner": org.bob.pk}))) == {"bob deal"}
+    assert set(_titles(client.get("/api/v1/deals/", {"team": org.east_north.pk}))) == {"nina deal"}
+    assert set(_titles(client.get("/api/v1/deals/", {"stage": "signing"}))) == {"Signed"}
+    assert set(_titles(client.get("/api/v1/deals/", {"status": "won"}))) == {"Signed"}
+    assert set(_titles(client.get("/api/v1/deals/", {"source": "expo"}))) == {"Robot arms"}
+    assert set(_titles(client.get("/api/v1/deals/", {"search": "zenith"}))) == {"Robot arms", "Signed"}
+    assert set(_titles(client.get("/api/v1/deals/", {"search": "EXPO-7"}))) == {"Robot arms"}
+    assert _titles(client.get("/api/v1/deals/", {"created_after": "2999-01-01T00:00:00Z"})) == []
+    assert len(_titles(client.get("/api/v1/deals/", {"updated_after": "2000-01-01T00:00:00Z"}))) == 6
+
+
+def test_filters_never_reveal_other_scopes(many: World):
+    client = session_client(many.org.alice)
+    # dave's deals exist, but filtering by him shows nothing more than alice's scope holds.
+    by_owner = client.get("/api/v1/deals/", {"owner": many.org.dave.pk})
+    by_team = client.get("/api/v1/deals/", {"team": many.org.west.pk})
+    by_search = client.get("/api/v1/deals/", {"search": "dave"})
+    assert by_owner.json()["results"] == []
+    assert by_team.json()["results"] == []
+    assert by_search.json()["results"] == []
+
+
+def test_bad_filter_values_are_400(many: World):
+    client = session_client(many.org.manager)
+    for params in ({"stage": "heaven"}, {"created_after": "yesterday"}, {"owner": "abc"}):
+        response = client.get("/api/v1/deals/", params)
+        assert response.status_code == 400, params
+        assert set(response.json()["errors"]) == set(params)
+
+
+def test_ordering(many: World):
+    client = session_client(many.org.alice)
+    titles = _titles(client.get("/api/v1/deals/", {"ordering": "title"}))
+    assert titles == sorted(titles)
+    assert _titles(client.get("/api/v1/deals/", {"ordering": "-title"})) == sorted(titles, reverse=True)
+
+
+def test_pagination_and_page_size_cap(many: World):
+    client = session_client(many.org.admin)
+    first = client.get("/api/v1/deals/", {"page_size": 2, "ordering": "id"}).json()
+    second = client.get("/api/v1/deals/", {"page_size": 2, "ordering": "id", "page": 2}).json()
+    assert first["count"] == Deal.objects.count() == 7
+    assert len(first["results"]) == 2
+    assert first["next"]
+    assert not first["previous"]
+    assert {d["id"] for d in first["results"]}.isdisjoint({d["id"] for d in second["results"]})
+
+    from salesladder.api.pagination import StandardPagination
+
+    assert StandardPagination.max_page_size == 500
+    capped = client.get("/api/v1/deals/", {"page_size": 100000}).json()
+    assert len(capped["results"]) == 7
+    assert client.get("/api/v1/deals/", {"page": 99}).status_code == 404
+
+
+def test_activity_filters(world: World):
+    client = session_client(world.org.manager)
+    deal = world.by_rep["alice"].deal
+    task = client.post(
+        "/api/v1/activities/",
+        {"deal": deal.pk, "kind": "task", "subject": "Send quote", "due_at": "2027-01-05T09:00:00Z"},
+    ).json()
+
+    open_tasks = client.get("/api/v1/activities/", {"deal": deal.pk, "done": "false"}).json()["results"]
+    calls = client.get("/api/v1/activities/", {"kind": "call"}).json()["results"]
+    done = client.post(f"/api/v1/activities/{task['id']}/complete/")
+
+    assert [a["subject"] for a in open_tasks] == ["Send quote"]
+    assert {a["subject"] for a in calls} == {"Call about alice", "Call about bob", "Call about nina"}
+    assert done.json()["is_done"] is True
+    assert client.get("/api/v1/activities/", {"deal": "1e30"}).status_code == 400
+    assert client.get("/api/v1/activities/", {"deal": "0.5"}).status_code == 400
+
+
+def test_unknown_api_paths_answer_json_404(world: World, alice_client):
+    response = alice_client.get("/api/v1/deals/0.5/transitions/")
+    assert response.status_code == 404
+    assert response.json()["errors"]
+
+
+def test_nested_input_errors_are_flattened_to_dotted_fields(world: World):
+    from rest_framework import serializers
+
+    from salesladder.api.exceptions import exception_handler
+
+    exc = serializers.ValidationError({"events": {0: ["bad"]}, "items": [{}, {"email": ["invalid"]}], "x": "y"})
+    response = exception_handler(exc, {})
+
+    assert response.status_code == 400
+    assert response.data["errors"] == {"events.0": ["bad"], "items.1.email": ["invalid"], "x": ["y"]}
