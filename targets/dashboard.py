@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -89,8 +90,8 @@ def team_dashboard(*, team: Team, team_ids: set[int], period: Period, as_of: dat
     quotas: dict[tuple[int, str], int] = {}
     explicit: dict[str, int] = {}
     summed: dict[str, int] = {}
-    rows = Quota.objects.filter(Q(user_id__in=rep_ids) | Q(team_id=team.pk), period=period.key)
-    for user_id, stage, value in rows.values_list("user_id", "stage", "value"):
+    quota_rows = Quota.objects.filter(Q(user_id__in=rep_ids) | Q(team_id=team.pk), period=period.key)
+    for user_id, stage, value in quota_rows.values_list("user_id", "stage", "value"):
         if user_id is None:
             explicit[stage] = value
         else:
@@ -200,7 +201,7 @@ def entered_deal_ids(
     cutoff: datetime,
     team_ids: Iterable[int] | None = None,
     user_id: int | None = None,
-) -> QuerySet[StageTransition]:
+) -> QuerySet[StageTransition, Any]:
     """The deals behind an entered(s) figure: entries into ``stage`` in ``[start, cutoff)`` attributed (by the
     owner or team at that moment) to the rep or teams. Distinct deal ids, as the count is of distinct deals."""
     qs = StageTransition.objects.filter(
@@ -215,7 +216,7 @@ def entered_deal_ids(
 
 def cohort_deal_ids(
     *, stage: str, start: datetime, cutoff: datetime, reached_by: datetime, team_ids: Iterable[int]
-) -> QuerySet[StageTransition]:
+) -> QuerySet[StageTransition, Any]:
     """Of the deals entering ``prep`` in the window for the teams, those in ``stage`` before ``reached_by``."""
     cohort = entered_deal_ids(stage=Stage.PREP, start=start, cutoff=cutoff, team_ids=team_ids)
     return (
