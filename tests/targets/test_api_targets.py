@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from salesladder.org.models import ApiScope
@@ -330,3 +332,43 @@ def test_tier_standings_per_rep_with_gap(org, tiers):
     assert client(org.alice).get("/api/v1/tiers/standings/", {"period": NOV, "team": org.east.pk}).status_code == 404
     mine = client(org.alice).get("/api/v1/tiers/standings/", {"period": NOV}).json()
     assert [r["username"] for r in mine["rows"]] == ["alice"]
+
+
+def _team_with_reps(n: int, name: str):
+    from tests.factories import TeamFactory, rep
+
+    team = TeamFactory(name=name)
+    for i in range(n):
+        rep(team, username=f"{name}-{i}")
+    template_apply(period=NOV, team=team, actor=None)
+    for threshold in (3, 5, 8):
+        tier_set(period=NOV, team=team, threshold=threshold, name=f"{name} {threshold}", actor=None)
+    return team
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/targets/?period=2026-11&page_size=500&t={team}",
+        "/api/v1/targets/grid/?period=2026-11&team={team}",
+        "/api/v1/templates/",
+        "/api/v1/tiers/?period=2026-11&team={team}",
+        "/api/v1/tiers/standings/?period=2026-11&team={team}",
+        "/api/v1/periods/",
+    ],
+)
+def test_list_query_counts_do_not_grow_with_the_team(org, url):
+    small, large = _team_with_reps(3, "small"), _team_with_reps(25, "large")
+    for i in range(5):
+        QuotaTemplate.objects.create(name=f"Extra {i}").lines.create(stage="prep", value=i)
+    c = client(org.admin)
+    counts = []
+    for team in (small, large):
+        c.get(url.format(team=team.pk))
+        with CaptureQueriesContext(connection) as ctx:
+            response = c.get(url.format(team=team.pk))
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+
+    assert counts[0] == counts[1]
+    assert counts[1] <= 12
