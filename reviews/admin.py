@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from reviews.models import ActionItem, Review, ReviewCycle
@@ -25,9 +28,24 @@ class ReviewAdmin(SimpleHistoryAdmin):
     list_filter = ["status", "cycle__kind", "cycle__team", "period"]
     list_select_related = ["user", "reviewer", "cycle__team"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "period"]
-    readonly_fields = ["scorecard", "shared_at", "acknowledged_at", "closed_at", "created_at", "updated_at"]
+    # Status and its timestamps move only through the workflow services (API and review pages).
+    readonly_fields = [
+        "status",
+        "scorecard",
+        "shared_at",
+        "acknowledged_at",
+        "closed_at",
+        "touched_by_human",
+        "created_at",
+        "updated_at",
+    ]
     raw_id_fields = ["user", "reviewer"]
     inlines = [ActionItemInline]
+
+    def save_model(self, request: HttpRequest, obj: Review, form: Any, change: bool) -> None:
+        # An admin's edit is a person's edit: the nightly job must never treat this review as untouched.
+        obj.touched_by_human = True
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(ActionItem)

@@ -105,8 +105,10 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def review_history(*, review: Review) -> list[dict[str, Any]]:
+def review_history(*, review: Review, viewer: User | None = None) -> list[dict[str, Any]]:
     """Every change to the review and its action items, oldest first: who, when, which fields, old → new.
+
+    With ``viewer`` = the reviewed rep, only what happened from sharing on: the drafting is the manager's.
 
     Two queries (the review's rows, the action items' rows); diffs are taken between consecutive rows of
     the same object in memory, so the cost does not grow with a query per change.
@@ -155,4 +157,6 @@ def review_history(*, review: Review) -> list[dict[str, Any]]:
                 }
             )
     entries.sort(key=lambda e: e["at"])
+    if viewer is not None and viewer.pk == review.user_id and review.shared_at is not None:
+        entries = [e for e in entries if e["at"] >= review.shared_at]
     return entries

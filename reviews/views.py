@@ -180,7 +180,7 @@ def _detail_context(request: HttpRequest, review: Review, **extra: Any) -> dict[
         "comment_form": extra.pop("comment_form", None) or RepCommentForm(initial={"rep_comment": review.rep_comment}),
         "item_form": extra.pop("item_form", None) or ActionItemForm(),
         "items": list(review.action_items.all()),
-        "history": review_history(review=review),
+        "history": review_history(review=review, viewer=request.user),  # type: ignore[arg-type]
         "field_labels": {f.attname: f.verbose_name for f in Review._meta.concrete_fields}
         | {f.attname: f.verbose_name for f in ActionItem._meta.concrete_fields if f.attname != "id"},
         "stars": range(1, 6),

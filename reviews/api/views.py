@@ -106,8 +106,10 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(responses={200: HistoryEntrySerializer(many=True)}, filters=False)
     @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
     def history(self, request: Request, pk: str | None = None) -> Response:
-        """Every change to the review and its action items: who, when, which fields (old → new)."""
-        entries = review_history(review=self.get_object())
+        """Every change to the review and its action items: who, when, which fields (old → new).
+
+        The rep sees the history from the moment the review was shared: the manager's drafting is theirs."""
+        entries = review_history(review=self.get_object(), viewer=request.user)  # type: ignore[arg-type]
         return Response(HistoryEntrySerializer(entries, many=True).data)
 
     @extend_schema(

@@ -22,3 +22,33 @@ def test_admin_lists_and_shows_review_history(org, make_review, client):
     assert {name: r.status_code for name, r in pages.items()} == dict.fromkeys(pages, 200)
     assert "Call back the pilot customer" in pages["items"].content.decode()
     assert str(org.manager) in pages["history"].content.decode()
+
+
+def test_an_admin_edit_marks_the_review_touched(org, make_review, client):
+    review = make_review(org.alice, org.east)
+    client.force_login(org.admin)
+    page = client.get(f"/admin/reviews/review/{review.pk}/change/")
+    assert page.status_code == 200
+
+    response = client.post(
+        f"/admin/reviews/review/{review.pk}/change/",
+        {
+            "cycle": review.cycle_id,
+            "user": org.alice.pk,
+            "reviewer": "",
+            "period": "2026-10",
+            "rating": "3",
+            "strengths": "Edited in the admin",
+            "improvements": "",
+            "manager_comment": "",
+            "rep_comment": "",
+            "action_items-TOTAL_FORMS": "0",
+            "action_items-INITIAL_FORMS": "0",
+            "action_items-MIN_NUM_FORMS": "0",
+            "action_items-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    review.refresh_from_db()
+    assert (review.strengths, review.touched_by_human, review.status) == ("Edited in the admin", True, "draft")

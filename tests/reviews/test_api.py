@@ -282,3 +282,19 @@ def test_out_of_range_periods_are_a_400_on_period(org, api, period):
     for url in ("/api/v1/reviews/", "/api/v1/reviews/completion/"):
         r = client.get(url, {"period": period})
         assert (r.status_code, list(r.json()["errors"])) == (400, ["period"]), url
+
+
+def test_the_rep_sees_the_history_from_sharing_on(org, draft, api):
+    manager = api(org.manager)
+    manager.patch(f"/api/v1/reviews/{draft.pk}/", {"rating": 2})
+    manager.patch(f"/api/v1/reviews/{draft.pk}/", {"rating": 4})
+    manager.post(f"/api/v1/reviews/{draft.pk}/share/")
+    api(org.alice).patch(f"/api/v1/reviews/{draft.pk}/", {"rep_comment": "Noted"})
+
+    rep_view = api(org.alice).get(f"/api/v1/reviews/{draft.pk}/history/").json()
+    manager_view = manager.get(f"/api/v1/reviews/{draft.pk}/history/").json()
+
+    rep_fields = {c["field"] for e in rep_view for c in e["changes"]}
+    assert "rating" not in rep_fields  # the drafting (2, then 4) stays with the manager
+    assert {"status", "rep_comment"} <= rep_fields
+    assert [c["new"] for e in manager_view for c in e["changes"] if c["field"] == "rating"] == [2, 4]
