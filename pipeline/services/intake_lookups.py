@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -75,34 +76,74 @@ class ExistingDeal:
     contact_title: str | None
 
 
-_EXISTING_FIELDS = (
-    "pk",
-    "owner_id",
-    "team_id",
-    "amount",
-    "currency",
-    "notes",
-    "account_id",
-    "account__normalized_name",
-    "contact_id",
-    "contact__email",
-    "contact__name",
-    "contact__phone",
-    "contact__title",
-)
+_DEAL_FIELDS = ("id", "owner_id", "team_id", "amount", "currency", "notes", "account_id", "contact_id")
 
 
 def existing_deals(leads: list[Lead]) -> dict[tuple[str, str], ExistingDeal]:
+    """The deals already made from these leads, with their account's matching name and contact details.
+
+    Three index look-ups: the deals by exact (source, external_id) pairs, then their accounts and
+    contacts by id (joins would make PostgreSQL hash whole tables on large batches).
+    """
     if not leads:
         return {}
-    keys = {lead.key for lead in leads}
-    # exclude(external_id="") lets PostgreSQL use the partial unique index on (source, external_id).
-    rows = (
-        Deal.objects.filter(source__in={k[0] for k in keys}, external_id__in={k[1] for k in keys})
-        .exclude(external_id="")
-        .values_list("source", "external_id", *_EXISTING_FIELDS)
+    keys = sorted({lead.key for lead in leads})
+    deals: dict[tuple[str, str], tuple[Any, ...]] = {}
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f"d.{connection.ops.quote_name(c)}" for c in _DEAL_FIELDS)
+        sql = (
+            f"SELECT d.source, d.external_id, {columns} FROM {Deal._meta.db_table} d "
+            "JOIN unnest(%s::text[], %s::text[]) AS k(source, external_id) "
+            "ON d.source = k.source AND d.external_id = k.external_id WHERE d.external_id <> ''"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[k[0] for k in keys], [k[1] for k in keys]])
+            for row in cursor.fetchall():
+                deals[(row[0], row[1])] = row[2:]
+    else:
+        wanted = set(keys)
+        rows = (
+            Deal.objects.filter(source__in={k[0] for k in keys}, external_id__in={k[1] for k in keys})
+            .exclude(external_id="")
+            .order_by()
+            .values_list("source", "external_id", *_DEAL_FIELDS)
+        )
+        deals = {(r[0], r[1]): r[2:] for r in rows if (r[0], r[1]) in wanted}
+    if not deals:
+        return {}
+    account_names = dict(
+        Account.objects.filter(pk__in={d[6] for d in deals.values()}).order_by().values_list("pk", "normalized_name")
     )
-    return {(row[0], row[1]): ExistingDeal(*row[2:]) for row in rows if (row[0], row[1]) in keys}
+    contact_ids = {d[7] for d in deals.values() if d[7]}
+    contacts = (
+        {
+            row[0]: row[1:]
+            for row in Contact.objects.filter(pk__in=contact_ids)
+            .order_by()
+            .values_list("pk", "email", "name", "phone", "title")
+        }
+        if contact_ids
+        else {}
+    )
+    result = {}
+    for key, (pk, owner_id, team_id, amount, currency, notes, account_id, contact_id) in deals.items():
+        email, name, phone, title = contacts.get(contact_id, (None, None, None, None))
+        result[key] = ExistingDeal(
+            pk,
+            owner_id,
+            team_id,
+            amount,
+            currency,
+            notes,
+            account_id,
+            account_names.get(account_id, ""),
+            contact_id,
+            email,
+            name,
+            phone,
+            title,
+        )
+    return result
 
 
 def assign_owners(
