@@ -218,3 +218,16 @@ def test_a_100_lead_batch_uses_a_bounded_number_of_queries(org, django_assert_ma
         assert len(large.captured_queries) <= len(small.captured_queries) + 6
     assert Deal.objects.count() == 115
     assert len(replay.captured_queries) < len(large.captured_queries)
+
+
+def test_an_admin_gate_on_prep_applies_to_intake_too(org):
+    from pipeline.models import StageGate
+
+    StageGate.objects.create(stage=Stage.PREP, field="amount", rule="positive")
+    client = TokenClient(org.manager, team=org.east)
+
+    results = client.post({"leads": [lead(1, amount=None), lead(2, amount="10.00")]}).json()["results"]
+
+    assert [r["status"] for r in results] == ["error", "created"]
+    assert results[0]["errors"] == {"amount": ["Amount must be greater than zero to enter this stage."]}
+    assert Deal.objects.count() == 1
