@@ -83,7 +83,7 @@ def test_manager_sees_the_reps_move_after_run_nightly(page, org, password):
     assert "Robot arms" in page.inner_text('[data-testid="drill-table"]')
 
 
-def test_csv_import_shows_progress_and_its_result(page, org, password, tmp_path):
+def test_csv_import_shows_progress_and_its_result(page, org, password, tmp_path, screenshot_dir):
     _log_in_manager(page, "manager", password)
 
     # A job a worker is still processing: the page polls and the bar moves without a reload.
@@ -112,6 +112,7 @@ def test_csv_import_shows_progress_and_its_result(page, org, password, tmp_path)
     assert page.inner_text('[data-testid="created"]') == "2"
     assert page.inner_text('[data-testid="errors"]') == "1"
     assert Deal.objects.filter(external_id__startswith="M-").count() == 2
+    _shoot(page, screenshot_dir, "import-result", "en")
 
 
 def _demo_team(org) -> Review:  # type: ignore[no-untyped-def]
