@@ -4,9 +4,10 @@
         .venv/bin/python bench/gen_transitions.py [--deals 1000000] [--reset]
 
 Makes 4 regions × 5 teams × 10 reps (200 reps in 20 teams; a region is a 50-rep team with sub-teams)
-and ``--deals`` deals created over the last 24 months, each climbing a plausible ladder (80 % reach
-contact, 70 % of those needs, 60 % proposal, 60 % negotiation, 60 % signing), with backward moves,
-losses and reopenings sprinkled in: about 4.2 transitions per deal. Everything is a handful of
+and ``--deals`` deals created over the last 24 months, each climbing a plausible ladder (85 % reach
+contact, 70 % of those needs, 60 % proposal, 60 % negotiation, 60 % signing), with backward moves
+(35 % of the deals stopping between contact and negotiation step back once and climb again), losses
+(half the deals below signing) and reopenings sprinkled in: about 4.1 transitions per deal. Everything is a handful of
 ``INSERT … SELECT … generate_series`` statements, seeded, so the data is the same every time.
 """
 
@@ -114,8 +115,8 @@ def generate(n_deals: int) -> dict[str, float]:
             DROP TABLE IF EXISTS bench_src;
             CREATE TEMP TABLE bench_src AS
             SELECT g + {offset} AS id, br.user_id AS owner_id, br.team_id AS team_id,
-                   CASE WHEN u1 < 0.1210 THEN 5 WHEN u1 < 0.2016 THEN 4 WHEN u1 < 0.336 THEN 3
-                        WHEN u1 < 0.56 THEN 2 WHEN u1 < 0.8 THEN 1 ELSE 0 END AS top,
+                   CASE WHEN u1 < 0.1285 THEN 5 WHEN u1 < 0.2142 THEN 4 WHEN u1 < 0.357 THEN 3
+                        WHEN u1 < 0.595 THEN 2 WHEN u1 < 0.85 THEN 1 ELSE 0 END AS top,
                    u2, u3, u4,
                    %s::timestamptz - (interval '1 day' * (730 * u5)) AS created,
                    interval '1 hour' * (12 + floor(u6 * 60)) AS step
@@ -125,7 +126,7 @@ def generate(n_deals: int) -> dict[str, float]:
             [now, n_deals],
         )
         _sql("ANALYZE bench_src")
-        # lost: half of the deals that stop below signing; reopened: 10 % of those; backward: 15 %.
+        # lost: half of the deals that stop below signing; reopened: 10 % of those; backward: 35 %.
         _sql(
             f"""
             INSERT INTO {D} (id, title, account_id, owner_id, team_id, stage, status, stage_entered_at, amount,
@@ -163,7 +164,7 @@ def generate(n_deals: int) -> dict[str, float]:
                 INSERT INTO {T} ({cols})
                 SELECT s.id, '{kind}', ({STAGES})[{frm}], ({STAGES})[{to}], 'open', 'open',
                        LEAST(s.created + s.step * s.top + s.step * {frac}, %s), 'import', s.owner_id, s.team_id
-                FROM bench_src s WHERE s.top BETWEEN 1 AND 4 AND s.u3 < 0.15""",
+                FROM bench_src s WHERE s.top BETWEEN 1 AND 4 AND s.u3 < 0.35""",
                 [now],
             )
         # lost below signing, some reopened (then open in the same rung)

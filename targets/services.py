@@ -155,6 +155,16 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
     median: dict[Key, float] = {}
     previous = _previous_rows(period, prev) if prev else {}
     mode = "incremental" if previous else "full"
+    fresh = True
+    if previous:
+        assert prev is not None
+        fresh = sql.has_fresh(start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=end_of_day(prev.as_of))
+    if not fresh:
+        # nothing new inside the period: medians (exits in the period) are the previous run's
+        median = {
+            key: row.median_days_in_stage for key, row in previous.items() if row.median_days_in_stage is not None
+        }
+        mode = "unchanged"  # incremental, and nothing new inside the period
     for g in u.groupings():
         if previous:
             assert prev is not None
@@ -176,7 +186,8 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
         else:
             entered.update(_keyed(g.scope_type, sql.entered_counts(g, start=start, cutoff=cutoff)))
             cohort.update(_keyed(g.scope_type, sql.cohort_counts(g, start=start, cutoff=cutoff, reached_by=reached_by)))
-        median.update(_keyed(g.scope_type, sql.median_days(g, start=start, cutoff=cutoff)))
+        if fresh:
+            median.update(_keyed(g.scope_type, sql.median_days(g, start=start, cutoff=cutoff)))
     quotas = _quotas(period, u)
     extra_users = {sid for (st, sid, _s) in [*entered, *previous] if st == ScopeType.USER}
     rows = []
@@ -233,12 +244,17 @@ def _open_state(u: Universe) -> OpenState:
     return OpenState(pipeline, opened)
 
 
-def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState) -> int:
+def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState, reuse_from: date | None) -> int:
+    """``reuse_from``: a previous as-of day whose outcomes still hold (no new transition in the period)."""
     start, cutoff = window(period, as_of)
     outcomes: dict[tuple[str, int], tuple[int, Any, int]] = {}
     reasons: dict[tuple[str, int], dict[str, int]] = {}
     pipeline, opened = state.pipeline, state.opened
-    for g in u.groupings():
+    reused = ScopeSnapshot.objects.filter(period=period.key, as_of=reuse_from) if reuse_from else []
+    for row in reused:
+        outcomes[(row.scope_type, row.scope_id)] = (row.won_count, row.won_amount, row.lost_count)
+        reasons[(row.scope_type, row.scope_id)] = row.lost_reasons
+    for g in u.groupings() if not reused else []:
         st = g.scope_type
         outcomes.update({(st, sid): v for sid, v in sql.outcome_counts(g, start=start, cutoff=cutoff).items()})
         for (sid, code), n in sorted(sql.lost_reason_counts(g, start=start, cutoff=cutoff).items()):
@@ -315,7 +331,8 @@ def snapshots_compute(
     for period in periods:
         n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev)
         stats["funnel_rows"] += n
-        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u, state=state)
+        reuse_from = prev.as_of if prev and mode == "unchanged" else None
+        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u, state=state, reuse_from=reuse_from)
         stats["periods"][period.key] = mode
         if progress:
             progress(period.key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Max, Q, Sum
 
 from salesladder.org.models import Membership, Role
 from targets.models import Quota, ScopeType
@@ -30,14 +30,22 @@ def scope_quota(*, scope: Scope, period: Period, team_ids: Iterable[int] = ()) -
     if scope.type == ScopeType.USER:
         return dict(quotas.filter(user_id=scope.id).values_list("stage", "value"))
     if scope.type == ScopeType.TEAM:
-        explicit = dict(quotas.filter(team_id=scope.id).values_list("stage", "value"))
         reps = Membership.objects.filter(role=Role.REP, team_id__in=list(team_ids)).values("user_id")
-        summed = quotas.filter(user_id__in=reps)
-    else:
-        explicit = {}
-        summed = quotas.filter(user__isnull=False)
-    totals = dict(summed.values("stage").annotate(total=Sum("value")).values_list("stage", "total"))
-    return {**{s: int(v) for s, v in totals.items()}, **explicit}
+        rows = (
+            quotas.filter(Q(team_id=scope.id) | Q(user_id__in=reps))
+            .values("stage")
+            .annotate(
+                explicit=Max("value", filter=Q(team_id=scope.id)),
+                summed=Sum("value", filter=Q(user__isnull=False)),
+            )
+        )
+        return {
+            r["stage"]: int(r["explicit"] if r["explicit"] is not None else r["summed"])
+            for r in rows
+            if r["explicit"] is not None or r["summed"] is not None
+        }
+    totals = quotas.filter(user__isnull=False).values("stage").annotate(total=Sum("value"))
+    return {r["stage"]: int(r["total"]) for r in totals}
 
 
 def user_quotas(*, period: Period, user_ids: Sequence[int] | None = None) -> QuotaMap:

@@ -70,8 +70,14 @@ class Scope:
         return cls.for_user(viewer)
 
     def team_ids(self) -> set[int]:
-        """A team scope's team and sub-teams (one query); empty for other scopes."""
-        return team_descendant_ids(team_ids=[self.id]) if self.type == ScopeType.TEAM else set()
+        """A team scope's team and sub-teams (one query, then remembered on this object); empty otherwise."""
+        if self.type != ScopeType.TEAM:
+            return set()
+        cached = self.__dict__.get("_team_ids")
+        if cached is None:
+            cached = team_descendant_ids(team_ids=[self.id])
+            object.__setattr__(self, "_team_ids", cached)
+        return set(cached)
 
 
 def _may_see_team(viewer: User, team: Team) -> bool:

@@ -352,3 +352,16 @@ def cohort_delta(
         db_dt(reached_by),
     ]
     return {(int(s), stage): int(n) for s, stage, n in _run(sql, params)}
+
+
+def has_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> bool:
+    """Whether a transition in ``[start, cutoff)`` is new to the previous snapshot (id above its watermark
+    or occurring after its as-of day). Two small index range scans (ids, then times)."""
+    sql = f"""
+        SELECT CASE WHEN EXISTS (
+                   SELECT 1 FROM {T} WHERE id > %s AND occurred_at >= %s AND occurred_at < %s)
+               OR EXISTS (
+                   SELECT 1 FROM {T} WHERE occurred_at >= %s AND occurred_at >= %s AND occurred_at < %s)
+               THEN 1 ELSE 0 END"""
+    params = [max_id, db_dt(start), db_dt(cutoff), db_dt(start), db_dt(prev_cutoff), db_dt(cutoff)]
+    return bool(_run(sql, params)[0][0])
