@@ -7,7 +7,14 @@ from typing import Any
 
 from rest_framework import serializers
 
-from pipeline.models import IntakeRecord, IntakeStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from pipeline.models import (
+    IntakeRecord,
+    IntakeStatus,
+    RoutingRule,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 
 class LeadSerializer(serializers.Serializer):
@@ -128,3 +135,13 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+class RoutingRuleSerializer(serializers.ModelSerializer):
+    active = serializers.BooleanField(source="is_active", required=False, default=True)
+    source = serializers.CharField(max_length=60)  # type: ignore[assignment]  # uniqueness checked by the service
+
+    class Meta:
+        model = RoutingRule
+        fields = ["id", "source", "team", "strategy", "owner", "active", "created_at"]
+        read_only_fields = ["id", "created_at"]

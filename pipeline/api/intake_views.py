@@ -23,6 +23,7 @@ from pipeline.api.intake_serializers import (
     LeadBatchSerializer,
     LeadIntakeResponseSerializer,
     LeadSerializer,
+    RoutingRuleSerializer,
     WebhookDeliverySerializer,
     WebhookSubscriptionCreatedSerializer,
     WebhookSubscriptionSerializer,
@@ -32,7 +33,7 @@ from pipeline.intake_selectors import (
     webhook_deliveries_of,
     webhook_subscriptions_visible_to,
 )
-from pipeline.models import IntakeRecord, IntakeStatus, WebhookSubscription
+from pipeline.models import IntakeRecord, IntakeStatus, RoutingRule, WebhookSubscription
 from pipeline.services.idempotency import (
     idempotency_claim,
     idempotency_complete,
@@ -40,6 +41,7 @@ from pipeline.services.idempotency import (
     request_fingerprint,
 )
 from pipeline.services.intake import MAX_BATCH, intake_record_retry, lead_intake
+from pipeline.services.routing import routing_rule_create, routing_rule_update
 from pipeline.services.webhooks import (
     webhook_subscription_create,
     webhook_subscription_delete,
@@ -266,3 +268,43 @@ class WebhookViewSet(
         page = self.paginate_queryset(deliveries)
         serializer = WebhookDeliverySerializer(page if page is not None else deliveries, many=True)
         return self.get_paginated_response(serializer.data) if page is not None else Response(serializer.data)
+
+
+@extend_schema(tags=["leads"])
+class RoutingRuleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Routing rules for lead intake (admins only): leads of ``source`` go to ``team``, owned round-robin or
+    by a fixed ``owner``."""
+
+    required_scopes: list[str] = []
+    serializer_class = RoutingRuleSerializer
+    ordering_fields = ["source", "id"]
+    ordering = ["source", "id"]
+    filterset_fields = ["team", "strategy"]
+
+    def get_permissions(self) -> list[Any]:
+        return [*super().get_permissions(), IsAdmin()]
+
+    def get_queryset(self) -> QuerySet[RoutingRule]:
+        if not self.request.user.is_superuser:
+            return RoutingRule.objects.none()
+        return RoutingRule.objects.order_by("source", "id")
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = RoutingRuleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = routing_rule_create(**data.validated_data)
+        return Response(RoutingRuleSerializer(rule).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        rule = self.get_object()
+        data = RoutingRuleSerializer(data=request.data, partial=kwargs.pop("partial", False))
+        data.is_valid(raise_exception=True)
+        rule = routing_rule_update(rule=rule, **data.validated_data)
+        return Response(RoutingRuleSerializer(rule).data)

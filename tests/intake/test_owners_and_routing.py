@@ -112,3 +112,35 @@ def test_no_owner_no_rule_and_no_team_is_a_clear_error(org):
 
     assert result["status"] == "error"
     assert "owner" in result["errors"]
+
+
+def test_admins_manage_routing_rules_through_the_api(org):
+    from rest_framework.test import APIClient
+
+    admin = APIClient()
+    admin.force_login(org.admin)
+
+    created = admin.post("/api/v1/routing-rules/", {"source": "fair", "team": org.west.pk}, format="json")
+    assert created.status_code == 201
+    assert created.json()["strategy"] == "round_robin"
+    duplicate = admin.post("/api/v1/routing-rules/", {"source": "fair", "team": org.east.pk}, format="json")
+    assert duplicate.status_code == 400
+    assert "source" in duplicate.json()["errors"]
+    no_owner = admin.patch(f"/api/v1/routing-rules/{created.json()['id']}/", {"strategy": "fixed"}, format="json")
+    assert no_owner.status_code == 400
+    assert "owner" in no_owner.json()["errors"]
+    fixed = admin.patch(
+        f"/api/v1/routing-rules/{created.json()['id']}/", {"strategy": "fixed", "owner": org.dave.pk}, format="json"
+    )
+    assert fixed.status_code == 200
+
+    assert owners(TokenClient(org.admin, team=org.east).post(lead(1, source="fair"))) == ["dave"]
+
+
+def test_routing_rules_are_admin_only(org):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(org.manager)
+
+    assert client.get("/api/v1/routing-rules/").status_code == 403
