@@ -36,6 +36,28 @@ def _require_services(request: pytest.FixtureRequest) -> None:
             _missing("a real worker needs a database it can share with the test (PostgreSQL)")
 
 
+# Data migrations whose idempotent ``load(apps, schema_editor)`` transactional tests re-run (see below).
+DATA_MIGRATIONS = ["pipeline.migrations.0002_default_ladder", "targets.migrations.0002_default_template"]
+
+
+@pytest.fixture(autouse=True)
+def _default_ladder(request: pytest.FixtureRequest) -> None:
+    """A transactional test flushes the database when it ends, and with it the rows the data migrations
+    loaded (stage configuration, gates, lost reasons, the default quota template). Reload them at the start of
+    every transactional test, so none depends on running first. Prefer this to ``serialized_rollback``,
+    which fails with duplicate content types once another transactional test has flushed."""
+    marker = request.node.get_closest_marker("django_db")
+    if not marker or not (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return
+    from importlib import import_module
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    for module in DATA_MIGRATIONS:
+        import_module(module).load(apps, None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """A fast password hasher: tests log users in hundreds of times, and PBKDF2 costs ~0.3 s a hash."""
     from django.conf import settings

@@ -338,6 +338,8 @@ def deal_update(*, deal: Deal, actor: User | None, **fields: Any) -> Deal:
     if changed:
         if "title" in changed and not deal.title.strip():
             raise DomainError({"title": [_("This field may not be blank.")]})
+        if "delivery_status" in changed and deal.delivery_status and deal.status != DealStatus.WON:
+            raise DomainError({"delivery_status": [_("Only won deals are delivered.")]})
         _validate(deal, changed=changed)
         deal.save(update_fields=[*set(changed), "updated_at"])
     return deal
@@ -417,13 +419,15 @@ def deal_move(
         )
     deal.stage = to_stage
     deal.stage_entered_at = at
-    update = {"stage", "stage_entered_at", "updated_at", *changed}
+    # Moving a deal is working on it: like creating or reopening it, a move restarts the stale clock.
+    deal.last_activity_at = max(deal.last_activity_at or at, at)
+    deal.is_stale = False
+    update = {"stage", "stage_entered_at", "last_activity_at", "is_stale", "updated_at", *changed}
     if to_stage == Stage.SIGNING:
         deal.status = DealStatus.WON
         deal.closed_at = at
         deal.delivery_status = deal.delivery_status or DeliveryStatus.NOT_STARTED
-        deal.is_stale = False
-        update |= {"status", "closed_at", "delivery_status", "is_stale"}
+        update |= {"status", "closed_at", "delivery_status"}
     _validate(deal, changed=changed)
     deal.save(update_fields=sorted(update))
     StageTransition.objects.bulk_create(transitions)

@@ -19,7 +19,7 @@ from pipeline.errors import StageConflict
 from pipeline.models import Deal, Stage
 from tests.factories import AccountFactory, ContactFactory, make_deal
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 8
 

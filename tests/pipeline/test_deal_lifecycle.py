@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from pipeline.errors import DealClosed
+from pipeline.errors import DealClosed, StageConflict
 from pipeline.models import Channel, Deal, DealStatus, DeliveryStatus, Stage, TransitionKind
 from pipeline.services import deal_create, deal_lose, deal_move, deal_reopen, deal_update
 from salesladder.errors import DomainError
@@ -285,3 +285,26 @@ def test_a_duplicate_source_and_external_id_is_a_field_error(org):
 
     assert list(exc.value.errors) == ["external_id"]
     assert Deal.objects.get(pk=other.pk).external_id == ""
+
+
+def test_delivery_is_tracked_on_won_deals_only(org):
+    won = make_deal(owner=org.alice, stage=Stage.SIGNING)
+    open_deal = make_deal(owner=org.alice, stage=Stage.NEGOTIATION)
+
+    deal_update(deal=won, actor=org.alice, delivery_status=DeliveryStatus.IN_PROGRESS)
+    with pytest.raises(DomainError) as exc:
+        deal_update(deal=open_deal, actor=org.alice, delivery_status=DeliveryStatus.DELIVERED)
+
+    assert Deal.objects.get(pk=won.pk).delivery_status == DeliveryStatus.IN_PROGRESS
+    assert list(exc.value.errors) == ["delivery_status"]
+    assert Deal.objects.get(pk=open_deal.pk).delivery_status == ""
+
+
+def test_losing_with_a_stale_expected_stage_is_a_conflict(org):
+    deal = make_deal(owner=org.alice, stage=Stage.NEEDS)
+    deal_move(deal=deal, to_stage=Stage.CONTACT, actor=org.bob)
+
+    with pytest.raises(StageConflict):
+        deal_lose(deal=deal, reason=lost_reason(), actor=org.alice, expected_stage=Stage.NEEDS)
+
+    assert Deal.objects.get(pk=deal.pk).status == DealStatus.OPEN

@@ -227,3 +227,16 @@ def test_fields_sent_with_a_move_cannot_include_stage_or_status(org):
 
     assert list(exc.value.errors) == ["status"]
     assert Deal.objects.get(pk=deal.pk).stage == Stage.PREP
+
+
+def test_a_move_restarts_the_stale_clock(org):
+    # given: a stale deal nobody touched since July
+    deal = make_deal(owner=org.alice, stage=Stage.CONTACT, at=datetime.datetime(2026, 7, 1, tzinfo=datetime.UTC))
+    Deal.objects.filter(pk=deal.pk).update(is_stale=True)
+
+    # when
+    deal_move(deal=deal, to_stage=Stage.PREP, actor=org.alice, at=AT)
+
+    # then
+    fresh = Deal.objects.get(pk=deal.pk)
+    assert (fresh.last_activity_at, fresh.is_stale) == (AT, False)
