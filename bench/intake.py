@@ -4,7 +4,9 @@ throttling, JSON parsing, the service, PostgreSQL).
     DATABASE_URL=postgres://postgres:postgres@127.0.0.1:5432/salesladder_bench .venv/bin/python bench/intake.py
 
 Posts BATCHES x 1,000 new leads (full validation, account/contact matching, round-robin owners,
-intake records), then replays the same batches, which must create nothing. Prints leads/s.
+intake records), then replays the same batches, which must create nothing. Prints leads/s by the wall
+clock and per CPU-second (this process + its PostgreSQL backend, read from /proc), which stays
+meaningful when other jobs load the machine.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -40,6 +43,8 @@ from salesladder.org.services import api_token_create  # noqa: E402
 
 BATCHES = int(os.environ.get("BENCH_BATCHES", "20"))
 BATCH_SIZE = int(os.environ.get("BENCH_BATCH_SIZE", "1000"))
+# Parallel clients (threads, one connection each); 2 matches a 2-core server running 2 workers.
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "1"))
 REPS = 10
 
 
@@ -82,7 +87,22 @@ def make_batches(run: str) -> list[bytes]:
     return batches
 
 
-def post_all(client: Client, key: str, batches: list[bytes], expect: str) -> float:
+def backend_cpu_seconds() -> float:
+    """CPU time used so far by this connection's PostgreSQL backend (Linux /proc; 0 when not readable)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def post_all(client: Client, key: str, batches: list[bytes], expect: str) -> tuple[float, float, float]:
+    """Post every batch; returns (wall seconds, app CPU seconds, PostgreSQL backend CPU seconds)."""
+    pg_before = backend_cpu_seconds()
+    cpu_before = time.process_time()
     started = time.perf_counter()
     for body in batches:
         response = client.post(
@@ -93,7 +113,44 @@ def post_all(client: Client, key: str, batches: list[bytes], expect: str) -> flo
         totals = response.json()["totals"]
         if totals[expect] != BATCH_SIZE:
             raise SystemExit(f"expected {BATCH_SIZE} {expect}, got {totals}")
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    return wall, time.process_time() - cpu_before, backend_cpu_seconds() - pg_before
+
+
+def post_parallel(key: str, batches: list[bytes], expect: str) -> tuple[float, float, float]:
+    """BENCH_CLIENTS threads, each with its own client and database connection, share the batches."""
+    if CLIENTS == 1:
+        return post_all(Client(), key, batches, expect)
+    pg_cpu = [0.0] * CLIENTS
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            pg_cpu[i] = post_all(Client(), key, batches[i::CLIENTS], expect)[2]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(CLIENTS)]
+    cpu_before = time.process_time()
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit(f"worker failed: {errors[0]!r}")
+    return time.perf_counter() - started, time.process_time() - cpu_before, sum(pg_cpu)
+
+
+def report(label: str, total: int, figures: tuple[float, float, float]) -> None:
+    wall, app_cpu, pg_cpu = figures
+    print(
+        f"{label}: {total} leads in {wall:.2f} s = {total / wall:,.0f} leads/s wall "
+        f"| CPU: app {app_cpu:.2f} s + PostgreSQL {pg_cpu:.2f} s"
+        f" = {total / (app_cpu + pg_cpu):,.0f} leads per CPU-second"
+    )
 
 
 def counts() -> dict[str, int]:
@@ -112,16 +169,16 @@ def main() -> None:
     key = setup()
     run = uuid.uuid4().hex[:8]
     batches = make_batches(run)
-    client = Client()
     total = BATCHES * BATCH_SIZE
     before = counts()
-    elapsed = post_all(client, key, batches, "created")
+    print(f"{BATCHES} batches x {BATCH_SIZE} leads, {CLIENTS} client(s); load average before: {os.getloadavg()[0]:.1f}")
+    figures = post_parallel(key, batches, "created")
     after_create = counts()
-    print(f"create: {total} leads in {elapsed:.2f} s = {total / elapsed:,.0f} leads/s ({BATCHES} x {BATCH_SIZE})")
+    report("create", total, figures)
     print("  rows written:", {k: after_create[k] - before[k] for k in before})
-    elapsed = post_all(client, key, batches, "unchanged")
+    figures = post_parallel(key, batches, "unchanged")
     after_replay = counts()
-    print(f"replay: {total} leads in {elapsed:.2f} s = {total / elapsed:,.0f} leads/s")
+    report("replay", total, figures)
     print("  rows written:", {k: after_replay[k] - after_create[k] for k in before})
 
 
