@@ -226,6 +226,8 @@ def review_update(*, review: Review, actor: User, **fields: Any) -> Review:
     ):
         raise status_error(review.get_status_display(), _("shared or acknowledged"))
 
+    if "rating" in fields and fields["rating"] is None and review.status != ReviewStatus.DRAFT:
+        raise DomainError({"rating": [_("A shared review keeps its rating; choose 1 to 5.")]})
     changed: list[str] = []
     for name, value in fields.items():
         clean = _clean_rating(value) if name == "rating" else _clean_text(name, value)
@@ -325,7 +327,7 @@ def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> Actio
     unknown = set(fields) - {"text", "due_date", "done"}
     if unknown:
         raise DomainError({name: [_("This field cannot be changed.")] for name in sorted(unknown)})
-    if not (is_manager or is_rep):
+    if not (is_manager or (is_rep and review.status != ReviewStatus.DRAFT)):
         raise ReviewActionForbidden(_("You cannot edit this action item."))
     if is_rep and not is_manager:
         denied: dict[str, list[str]] = {

@@ -235,3 +235,20 @@ def test_overdue_flags_in_one_update(org, make_review, django_assert_num_queries
     assert changed == 2
     assert action_items_flag_overdue(as_of=date(2026, 11, 10)) == 0
     assert {late.pk, due_today.pk, no_date.pk}
+
+
+def test_a_shared_review_keeps_a_rating_and_reps_cannot_touch_draft_items(org, make_review):
+    shared = make_review(org.alice, org.east, status=ReviewStatus.SHARED, rating=3)
+    draft = make_review(org.bob, org.east)
+    item = action_item_add(review=draft, actor=org.manager, text="Plan Q1 territory")
+
+    with pytest.raises(DomainError) as exc:
+        review_update(review=shared, actor=org.manager, rating=None)
+    with pytest.raises(ReviewActionForbidden):
+        action_item_complete(item=item, actor=org.bob)
+
+    assert list(exc.value.errors) == ["rating"]
+    assert Review.objects.get(pk=shared.pk).rating == 3
+    assert ActionItem.objects.get(pk=item.pk).done_at is None
+    review_update(review=draft, actor=org.manager, rating=None, strengths="Draft notes")  # a draft may stay unrated
+    assert Review.objects.get(pk=draft.pk).strengths == "Draft notes"
