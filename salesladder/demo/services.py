@@ -439,11 +439,9 @@ def _keep_warm(ctx: _Ctx, deal: Deal, rep: User, since: datetime, neglected: boo
 
 def _finish(ctx: _Ctx) -> None:
     # The stale flag as the nightly job sets it: open deals untouched for the rung's stale days.
-    for config in StageConfig.objects.exclude(stale_days__isnull=True):
+    for stage, days in StageConfig.objects.exclude(stale_days__isnull=True).values_list("stage", "stale_days"):
         Deal.objects.filter(
-            status=DealStatus.OPEN,
-            stage=config.stage,
-            last_activity_at__lt=ctx.end - timedelta(days=config.stale_days),
+            status=DealStatus.OPEN, stage=stage, last_activity_at__lt=ctx.end - timedelta(days=days or 0)
         ).update(is_stale=True)
     # Back-date what the services stamp with "now", so lists sort as after months of use.
     first_deal = Deal.objects.filter(account=OuterRef("pk")).order_by().values("account")

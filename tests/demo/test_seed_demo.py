@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.machinery
+import importlib.util
 import sys
 import types
 from collections import defaultdict
@@ -201,7 +202,7 @@ def test_every_deals_history_replays_to_its_current_stage_and_status(summary):
         assert (stage, status) == (deals[pk], statuses[pk]), pk
 
 
-def test_the_same_seed_and_anchor_give_the_same_data(seeded, db):
+def test_the_same_seed_and_anchor_give_the_same_data(seeded, db, capsys):
     # given: the module's demo, wiped
     _, first = seeded
     Deal.objects.all().delete()
@@ -211,11 +212,16 @@ def test_the_same_seed_and_anchor_give_the_same_data(seeded, db):
     User.objects.all().delete()
     Team.objects.all().delete()
 
-    # when
-    demo.seed_demo(anchor=ANCHOR, hooks=False)
+    # when: the command itself, with the targets/reviews hooks that exist
+    call_command("seed_demo", "--anchor", ANCHOR.isoformat())
 
     # then
     assert _fingerprint() == first
+    out = capsys.readouterr().out
+    assert "Demo organisation created" in out
+    for module, function in demo.DEMO_HOOKS:
+        if importlib.util.find_spec(module) is not None:
+            assert f"{module}.{function}" in out
 
 
 def test_if_empty_does_nothing_the_second_time(summary, capsys):
