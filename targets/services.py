@@ -186,8 +186,8 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
         else:
             entered.update(_keyed(g.scope_type, sql.entered_counts(g, start=start, cutoff=cutoff)))
             cohort.update(_keyed(g.scope_type, sql.cohort_counts(g, start=start, cutoff=cutoff, reached_by=reached_by)))
-        if fresh:
-            median.update(_keyed(g.scope_type, sql.median_days(g, start=start, cutoff=cutoff)))
+    if fresh:
+        median = sql.median_days_all(u.closure, start=start, cutoff=cutoff)
     quotas = _quotas(period, u)
     extra_users = {sid for (st, sid, _s) in [*entered, *previous] if st == ScopeType.USER}
     rows = []
@@ -234,14 +234,24 @@ class OpenState:
 
 
 def _open_state(u: Universe) -> OpenState:
-    pipeline: dict[tuple[str, int], dict[str, str]] = {}
-    opened: dict[tuple[str, int], tuple[int, int]] = {}
-    for g in u.groupings():
-        st = g.scope_type
-        for (sid, month), value in sorted(sql.pipeline_by_month(g).items()):
-            pipeline.setdefault((st, sid), {})[month] = str(_money(value))
-        opened.update({(st, sid): v for sid, v in sql.open_counts(g).items()})
-    return OpenState(pipeline, opened)
+    """One pass over the open deals grouped by (owner, team, close month), rolled up to every scope.
+    The loop runs over those groups (reps × teams × months), never over deals."""
+    ancestors: dict[int, list[int]] = {}
+    for team, ancestor in u.closure:
+        ancestors.setdefault(team, []).append(ancestor)
+    sums: dict[tuple[str, int], dict[str, Decimal]] = {}
+    counts: dict[tuple[str, int], list[int]] = {}
+    for owner, team, month, value, n, stale in sql.open_deal_rows():
+        keys = [(ScopeType.USER.value, owner), (ScopeType.ORG.value, ORG_SCOPE_ID)]
+        keys += [(ScopeType.TEAM.value, a) for a in ancestors.get(team, [team])]
+        for key in keys:
+            by_month = sums.setdefault(key, {})
+            by_month[month] = by_month.get(month, Decimal(0)) + Decimal(str(value or 0))
+            c = counts.setdefault(key, [0, 0])
+            c[0] += n
+            c[1] += stale
+    pipeline = {key: {m: str(_money(v)) for m, v in sorted(months.items())} for key, months in sums.items()}
+    return OpenState(pipeline, {key: (c[0], c[1]) for key, c in counts.items()})
 
 
 def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState, reuse_from: date | None) -> int:

@@ -145,9 +145,11 @@ def cohort_counts(g: Grouping, *, start: datetime, cutoff: datetime, reached_by:
         {g.with_clause(cohort)}
         SELECT c.scope_id, e.to_stage, COUNT(DISTINCT e.deal_id)
         FROM cohort c JOIN {T} e ON e.deal_id = c.deal_id
-        WHERE e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
+        WHERE e.kind IN {ENTRY_SQL} AND e.occurred_at >= %s AND e.occurred_at < %s
         GROUP BY 1, 2"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params, db_dt(reached_by)])
+    # e.occurred_at >= start: a deal's history starts with its creation (the only entry into prep), so
+    # its later entries are no older than the period start; the bound lets the period index serve e.
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params, db_dt(start), db_dt(reached_by)])
     return {(int(scope_id), stage): int(n) for scope_id, stage, n in rows}
 
 
@@ -211,9 +213,10 @@ def outcome_counts(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[in
         {g.with_clause()}
         SELECT {g.key} AS scope_id,
                COUNT(DISTINCT CASE WHEN {won} THEN t.deal_id END),
-               SUM(CASE WHEN {won} THEN COALESCE(d.contract_amount, d.amount, 0) ELSE 0 END),
+               SUM(CASE WHEN {won} THEN (
+                   SELECT COALESCE(d.contract_amount, d.amount, 0) FROM {D} d WHERE d.id = t.deal_id) ELSE 0 END),
                COUNT(DISTINCT CASE WHEN t.kind = 'lose' THEN t.deal_id END)
-        FROM {T} t JOIN {D} d ON d.id = t.deal_id {g.join}
+        FROM {T} t {g.join}
         WHERE (({won}) OR t.kind = 'lose') AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
         GROUP BY 1"""
     rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params])
@@ -365,3 +368,53 @@ def has_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: da
                THEN 1 ELSE 0 END"""
     params = [max_id, db_dt(start), db_dt(cutoff), db_dt(start), db_dt(prev_cutoff), db_dt(cutoff)]
     return bool(_run(sql, params)[0][0])
+
+
+def median_days_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
+    """``median_days`` for every rep, every team of ``closure`` and the org in one query: the exits of the
+    period and their arrivals are computed once, then keyed three ways.
+    Returns ``{(scope_type, scope_id, stage): days}``."""
+    g = group_teams(closure)
+    arrived = f"""(
+            SELECT p.occurred_at FROM {T} p
+            WHERE p.deal_id = x.deal_id AND p.kind IN {MOVE_SQL}
+            AND p.occurred_at <= x.occurred_at AND (p.occurred_at < x.occurred_at OR p.id < x.id)
+            ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1)"""
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    exits = f"""exits AS {materialized}(
+            SELECT x.owner_id, x.team_id, x.from_stage AS stage, {_days("x.occurred_at", arrived)} AS days
+            FROM {T} x
+            WHERE x.kind IN ('forward', 'backward') AND x.occurred_at >= %s AND x.occurred_at < %s)"""
+    keyed = f"""keyed AS (
+            SELECT '{ScopeType.USER.value}' AS st, owner_id AS sid, stage, days FROM exits
+            UNION ALL
+            SELECT '{ScopeType.TEAM.value}', c.ancestor_id, stage, days
+            FROM exits e JOIN closure c ON c.team_id = e.team_id
+            UNION ALL
+            SELECT '{ScopeType.ORG.value}', 0, stage, days FROM exits)"""
+    ranked = """ranked AS (
+            SELECT st, sid, stage, days,
+                   ROW_NUMBER() OVER (PARTITION BY st, sid, stage ORDER BY (days IS NULL), days) AS rn,
+                   COUNT(days) OVER (PARTITION BY st, sid, stage) AS cnt
+            FROM keyed)"""
+    sql = f"""
+        {g.with_clause(exits, keyed, ranked)}
+        SELECT st, sid, stage, AVG(days) FROM ranked
+        WHERE cnt > 0 AND (rn = (cnt + 1) / 2 OR rn = (cnt + 2) / 2)
+        GROUP BY 1, 2, 3"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
+    return {(st, int(sid), stage): round(float(days), 3) for st, sid, stage, days in rows}
+
+
+def open_deal_rows() -> list[tuple[int, int, str, Any, int, int]]:
+    """Open deals now grouped by current (owner, team, expected close month): ``(owner, team, month,
+    Σ amount × probability, deals, of which stale)``. One pass over the open deals; callers roll the
+    few hundred groups up to reps, teams and the org."""
+    sql = f"""
+        SELECT d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, ''),
+               SUM(COALESCE(d.amount, 0) * sc.probability / 100.0), COUNT(*),
+               SUM(CASE WHEN d.is_stale THEN 1 ELSE 0 END)
+        FROM {D} d JOIN {SC} sc ON sc.stage = d.stage
+        WHERE d.status = 'open'
+        GROUP BY 1, 2, 3"""
+    return [(int(o), int(t), m, v, int(n), int(s or 0)) for o, t, m, v, n, s in _run(sql, [])]
