@@ -189,16 +189,17 @@ def test_anonymous_callers_are_refused(db):
     assert response.status_code == 401
 
 
-def test_session_users_can_push_leads_for_themselves(org):
+def test_session_users_can_push_leads_into_their_team(org):
     from rest_framework.test import APIClient
 
     client = APIClient()
     client.force_login(org.alice)
 
-    response = client.post(LEADS_URL, lead(1), format="json")
+    response = client.post(LEADS_URL, {"leads": [lead(1), lead(2)]}, format="json")
 
     assert response.status_code == 201
-    assert Deal.objects.get().owner == org.alice
+    assert set(Deal.objects.values_list("owner__username", flat=True)) == {"alice", "bob"}
+    assert set(Deal.objects.values_list("team__name", flat=True)) == {"East"}
 
 
 def test_a_100_lead_batch_uses_a_bounded_number_of_queries(org, django_assert_max_num_queries):
