@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -222,7 +222,9 @@ def _run(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
     try:
         with transaction.atomic():
             results = _process(firsts, ctx)
-    except IntegrityError:
+    except (IntegrityError, OperationalError) as exc:
+        if isinstance(exc, OperationalError) and not _is_race(exc):
+            raise
         results = {}
         for lead in firsts:
             results.update(_process_one(lead, ctx))
@@ -231,12 +233,19 @@ def _run(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
     return results
 
 
+def _is_race(exc: OperationalError) -> bool:
+    """A deadlock or serialization failure between concurrent batches: worth re-running item by item."""
+    return getattr(exc.__cause__, "sqlstate", None) in ("40P01", "40001")
+
+
 def _process_one(lead: Lead, ctx: _Context) -> dict[int, ItemResult]:
     for attempt in range(3):
         try:
             with transaction.atomic():
                 return _process([lead], ctx)
-        except IntegrityError:
+        except (IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and not _is_race(exc):
+                raise
             if attempt == 2:
                 break
     return {
