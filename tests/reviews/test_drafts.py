@@ -148,3 +148,32 @@ def test_the_targets_nightly_run_creates_drafts_through_the_registered_hook(org)
         "nina",
         "dave",
     }
+
+
+def test_drafts_have_history_rows_and_carried_items_too(org, make_review):
+    september = make_review(org.alice, org.east, period="2026-09", status=ReviewStatus.CLOSED, rating=3)
+    ActionItem.objects.create(review=september, text="Finish product training")
+
+    review_drafts_create(period=OCT, as_of=OCT_END)
+
+    october = Review.objects.get(user=org.alice, period="2026-10")
+    assert list(october.history.values_list("history_type", "history_user")) == [("+", None)]
+    carried = october.action_items.get()
+    assert list(carried.history.values_list("history_type", flat=True)) == ["+"]
+
+
+def test_draft_creation_query_count_does_not_grow_with_reps(org, django_assert_max_num_queries):
+    from tests.factories import rep
+
+    def run(period: Period) -> int:
+        return len(review_drafts_create(period=period, as_of=period.end))
+
+    run(Period.parse("2026-08"))  # default cycles exist from here on
+    with django_assert_max_num_queries(60) as small:
+        assert run(Period.parse("2026-09")) == 4
+    for i in range(20):
+        rep(org.east, username=f"extra{i}")
+    with django_assert_max_num_queries(60) as large:
+        assert run(OCT) == 24
+
+    assert len(large.captured_queries) == len(small.captured_queries)
