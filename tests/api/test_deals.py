@@ -337,3 +337,23 @@ def test_nested_input_errors_are_flattened_to_dotted_fields(world: World):
 
     assert response.status_code == 400
     assert response.data["errors"] == {"events.0": ["bad"], "items.1.email": ["invalid"], "x": ["y"]}
+
+
+@pytest.mark.parametrize("annotated", [True, False])
+def test_fast_deal_serializer_matches_the_documented_fields(world: World, annotated: bool):
+    from rest_framework import serializers
+
+    from pipeline.api.serializers import DealSerializer, deal_list_queryset
+    from pipeline.services import deal_lose
+    from tests.factories import lost_reason
+
+    signed = make_deal(owner=world.org.alice, stage="signing", notes="n", source="s", external_id="e")
+    lost = make_deal(owner=world.org.alice, stage="needs", amount="12.30")
+    deal_lose(deal=lost, reason=lost_reason(), actor=world.org.alice, note="why")
+    for deal in (signed, lost, world.by_rep["alice"].deal):
+        qs = Deal.objects.filter(pk=deal.pk)
+        row = (deal_list_queryset(qs) if annotated else qs.select_related("account", "contact", "owner", "team")).get()
+        fast = DealSerializer(row).data
+        reference = serializers.ModelSerializer.to_representation(DealSerializer(), row)
+        assert fast == reference
+        assert list(fast) == DealSerializer.Meta.fields
