@@ -60,18 +60,21 @@ def bulk_insert(objs: Sequence[models.Model]) -> None:
         obj._state.db = connection.alias
 
 
-def bulk_insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
+def bulk_insert_rows(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, returning_ids: bool = False
+) -> list[Any]:
     """Insert rows given as ``{attname: value}`` (missing fields take their defaults) without building
-    model instances on PostgreSQL; ids are not returned."""
+    model instances on PostgreSQL. With ``returning_ids`` the new primary keys are returned in order."""
     if not rows:
-        return
+        return []
     if connection.vendor != "postgresql":
-        model._default_manager.bulk_create([model(**row) for row in rows])
-        return
+        objs = model._default_manager.bulk_create([model(**row) for row in rows])
+        return [obj.pk for obj in objs]
     from psycopg.types.json import Jsonb
 
     meta = model._meta
     pk = meta.pk
+    assert pk is not None
     now = timezone.now()
     fields = [f for f in meta.concrete_fields if f is not pk]
     defaults: dict[str, Any] = {}
@@ -83,12 +86,22 @@ def bulk_insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) 
     attnames = [f.attname for f in fields]
     json_attnames = {f.attname for f in fields if isinstance(f, models.JSONField)}
     table = connection.ops.quote_name(meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    column_names = [f.column for f in fields]
+    ids: list[Any] = []
     with connection.cursor() as cursor, connection.wrap_database_errors:
+        if returning_ids:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, pk.column, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            column_names.insert(0, pk.column)
+        columns = ", ".join(connection.ops.quote_name(str(c)) for c in column_names)
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                values = []
+            for i, row in enumerate(rows):
+                values: list[Any] = [ids[i]] if returning_ids else []
                 for name in attnames:
                     value = row.get(name, defaults[name])
                     values.append(Jsonb(value) if name in json_attnames and value is not None else value)
                 copy.write_row(values)
+    return ids

@@ -39,7 +39,7 @@ from pipeline.models import (
 from pipeline.services import webhooks
 from pipeline.services.bulk_copy import bulk_insert_rows
 from pipeline.services.deals import deal_update, normalize_company_name
-from pipeline.services.deals_bulk import deal_bulk_errors, deals_bulk_create
+from pipeline.services.deals_bulk import DealDraft, deal_bulk_errors, deals_bulk_create
 from pipeline.services.intake_clean import Lead, clean_lead, default_currency, payload_of
 from pipeline.services.intake_lookups import (
     ExistingDeal,
@@ -281,8 +281,9 @@ def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
 
     # Check the deal rules before writing accounts and contacts, so a refused lead leaves nothing behind.
     drafts = [
-        Deal(
+        DealDraft(
             title=lead.deal_title,
+            account_id=None,
             owner_id=assignment[lead.index][0],
             team_id=assignment[lead.index][1],
             amount=lead.amount,
@@ -326,13 +327,13 @@ def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
         contact = contacts.get(lead.index)
         draft.contact_id = contact.pk if contact is not None else None
 
-    created = deals_bulk_create(deals=drafts, actor=ctx.actor, channel=ctx.channel, at=ctx.at)
-    for lead, deal in zip(new, created, strict=True):
+    created = deals_bulk_create(drafts=drafts, actor=ctx.actor, channel=ctx.channel, at=ctx.at)
+    for lead, deal_id, draft in zip(new, created, drafts, strict=True):
         results[lead.index] = ItemResult(
-            index=lead.index, status=IntakeStatus.CREATED, deal=deal.pk, team_id=deal.team_id
+            index=lead.index, status=IntakeStatus.CREATED, deal=deal_id, team_id=draft.team_id
         )
 
-    emit_ids = [deal.pk for deal in created]
+    emit_ids = list(created)
     touched_contacts: list[Contact] = []
     for lead in updates:
         current = existing[lead.key]
