@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -24,6 +23,91 @@ class ActionItemSerializer(serializers.ModelSerializer):
 
     def get_done(self, obj: ActionItem) -> bool:
         return obj.done_at is not None
+
+
+# --- the scorecard's documented shape (schema version 1; see reviews/scorecard.py) ---------------------
+
+
+class ScorecardStageSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    entered = serializers.IntegerField()
+    quota = serializers.IntegerField(allow_null=True)
+    attainment = serializers.FloatField(allow_null=True, help_text="entered / quota")
+    pace = serializers.FloatField(allow_null=True, help_text="attainment / elapsed share of the period")
+    pace_status = serializers.CharField(allow_null=True, help_text="on_track, behind or at_risk")
+    conversion_to_next = serializers.FloatField(allow_null=True)
+    team_median_conversion = serializers.FloatField(allow_null=True, help_text="Median over the team's reps.")
+
+
+class ScorecardPaceSerializer(serializers.Serializer):
+    elapsed_share = serializers.FloatField(allow_null=True)
+    attainment = serializers.FloatField(allow_null=True, help_text="Signing attainment.")
+    status = serializers.CharField(allow_null=True)
+
+
+class ScorecardOutcomesSerializer(serializers.Serializer):
+    won_count = serializers.IntegerField()
+    won_amount = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=True)
+    lost_count = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True)
+    lost_reasons = serializers.DictField(child=serializers.IntegerField(), help_text="Lost-reason code → deals.")
+
+
+class ScorecardActivitiesSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_kind = serializers.DictField(child=serializers.IntegerField())
+
+
+class ScorecardStaleDealSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    stage = serializers.CharField()
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+
+
+class ScorecardStaleSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    deals = ScorecardStaleDealSerializer(many=True)
+
+
+class ScorecardTierRefSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    threshold = serializers.CharField()
+    reward = serializers.CharField()
+
+
+class ScorecardTierSerializer(serializers.Serializer):
+    measure = serializers.CharField()
+    value = serializers.CharField()
+    reached = ScorecardTierRefSerializer(allow_null=True)
+    next = ScorecardTierRefSerializer(allow_null=True)
+    gap_to_next = serializers.CharField(allow_null=True)
+
+
+class ScorecardActionItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    due_date = serializers.DateField(allow_null=True)
+    done = serializers.BooleanField()
+    overdue = serializers.BooleanField()
+
+
+class ScorecardSerializer(serializers.Serializer):
+    """The frozen scorecard, rendered in the current schema version (older versions are upgraded)."""
+
+    schema_version = serializers.IntegerField()
+    period = serializers.CharField(required=False, allow_null=True)
+    as_of = serializers.DateField(required=False, allow_null=True)
+    user = serializers.IntegerField(required=False, allow_null=True)
+    team = serializers.IntegerField(required=False, allow_null=True)
+    stages = ScorecardStageSerializer(many=True)
+    overall_conversion = serializers.FloatField(required=False, allow_null=True)
+    pace = ScorecardPaceSerializer(required=False)
+    outcomes = ScorecardOutcomesSerializer(required=False)
+    activities = ScorecardActivitiesSerializer(required=False)
+    stale_deals = ScorecardStaleSerializer(required=False)
+    tiers = ScorecardTierSerializer(many=True, required=False)
+    previous_action_items = ScorecardActionItemSerializer(many=True, required=False)
 
 
 class ReviewSerializer(serializers.ModelSerializer):
@@ -64,7 +148,7 @@ class ReviewSerializer(serializers.ModelSerializer):
     def get_user_name(self, obj: Review) -> str:
         return str(obj.user)
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(ScorecardSerializer)
     def get_scorecard(self, obj: Review) -> dict[str, Any]:
         return scorecard_render(obj.scorecard)
 

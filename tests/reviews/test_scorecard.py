@@ -2,50 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from statistics import median
 
-import pytest
-from django.utils import timezone
-
-from pipeline.models import Deal, Stage
-from pipeline.services import deal_lose
+from pipeline.models import Stage
 from reviews.models import Review
 from reviews.scorecard import SCORECARD_SCHEMA_VERSION, scorecard_render, scorecards_build
 from reviews.services import review_drafts_create
-from targets.models import IncentiveTier, Quota, TierMeasure
-from targets.periods import Period, org_today
+from targets.periods import org_today
 from targets.selectors import Scope, attainment, funnel, outcomes, stale_deals
-from tests.factories import ActivityFactory, lost_reason, make_deal
-
-LADDER = {"prep": 10, "contact": 5, "needs": 4, "proposal": 2, "negotiation": 2, "signing": 1}
-
-
-@pytest.fixture
-def busy_month(org):  # type: ignore[no-untyped-def]
-    """This month: alice and bob work deals at various rungs, win, lose, log activities; quotas and tiers set."""
-    period = Period.current()
-    for user in (org.alice, org.bob):
-        for stage, value in LADDER.items():
-            Quota.objects.create(period=period.key, user=user, stage=stage, value=value)
-    IncentiveTier.objects.create(period=period.key, measure=TierMeasure.SIGNINGS, threshold=1, name="Bronze")
-    IncentiveTier.objects.create(period=period.key, measure=TierMeasure.SIGNINGS, threshold=3, name="Silver")
-    for stage in (Stage.PREP, Stage.CONTACT, Stage.NEEDS, Stage.PROPOSAL):
-        make_deal(owner=org.alice, stage=stage)
-    won = make_deal(owner=org.alice, stage=Stage.SIGNING, contract_amount=Decimal("12000.00"))
-    lost = make_deal(owner=org.alice, stage=Stage.NEEDS)
-    deal_lose(deal=lost, reason=lost_reason("price"), actor=org.alice)
-    lost2 = make_deal(owner=org.alice, stage=Stage.CONTACT)
-    deal_lose(deal=lost2, reason=lost_reason("timing"), actor=org.alice)
-    quiet = make_deal(owner=org.alice, stage=Stage.PREP)
-    Deal.objects.filter(pk=quiet.pk).update(last_activity_at=timezone.now() - timedelta(days=40))
-    ActivityFactory(deal=won, kind="meeting", subject="Kick-off")
-    ActivityFactory(deal=won, kind="call", subject="Follow-up")
-    ActivityFactory(deal=lost, kind="call", subject="Price talk")
-    for stage in (Stage.PREP, Stage.PREP, Stage.CONTACT, Stage.PROPOSAL):
-        make_deal(owner=org.bob, stage=stage)
-    return period
+from tests.factories import make_deal
 
 
 def test_scorecard_numbers_equal_the_targets_services(org, busy_month):
