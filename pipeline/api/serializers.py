@@ -83,7 +83,9 @@ class DealSerializer(serializers.ModelSerializer):
     contact_name = serializers.CharField(source="contact.name", read_only=True, allow_null=True, default=None)
     owner_username = serializers.CharField(source="owner.username", read_only=True)
     team_name = serializers.CharField(source="team.name", read_only=True)
-    lost_reason = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    lost_reason: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     delivery_status = serializers.ChoiceField(
         choices=DeliveryStatus.choices, allow_blank=True, read_only=True, help_text="Empty until the deal is won."
     )
@@ -128,7 +130,8 @@ class DealSerializer(serializers.ModelSerializer):
         """Hand-written for speed (the deal list is the hottest endpoint); the declared fields above are
         the documented shape and ``tests/api`` checks both agree. Reads the names annotated by
         ``deal_list_queryset`` when present, else the related objects."""
-        annotated = hasattr(deal, "account_name")
+        row: Any = deal  # carries the annotated names, when present
+        annotated = hasattr(row, "account_name")
         zone = timezone.get_current_timezone()
 
         def dt(value: datetime) -> str:  # as DRF's DateTimeField renders it, without its per-call overhead
@@ -139,13 +142,13 @@ class DealSerializer(serializers.ModelSerializer):
             "id": deal.pk,
             "title": deal.title,
             "account": deal.account_id,
-            "account_name": deal.account_name if annotated else deal.account.name,
+            "account_name": row.account_name if annotated else deal.account.name,
             "contact": deal.contact_id,
-            "contact_name": (deal.contact_name if annotated else deal.contact.name) if deal.contact_id else None,
+            "contact_name": (row.contact_name if annotated else row.contact.name) if deal.contact_id else None,
             "owner": deal.owner_id,
-            "owner_username": deal.owner_username if annotated else deal.owner.username,
+            "owner_username": row.owner_username if annotated else deal.owner.username,
             "team": deal.team_id,
-            "team_name": deal.team_name if annotated else deal.team.name,
+            "team_name": row.team_name if annotated else deal.team.name,
             "stage": deal.stage,
             "status": deal.status,
             "stage_entered_at": dt(deal.stage_entered_at),
@@ -160,7 +163,7 @@ class DealSerializer(serializers.ModelSerializer):
             "external_id": deal.external_id,
             "notes": deal.notes,
             "lost_reason": (
-                (deal.lost_reason_code if annotated else deal.lost_reason.code) if deal.lost_reason_id else None
+                (row.lost_reason_code if annotated else row.lost_reason.code) if deal.lost_reason_id else None
             ),
             "lost_note": deal.lost_note,
             "closed_at": dt(deal.closed_at) if deal.closed_at else None,
@@ -211,7 +214,7 @@ class _DealFieldsSerializer(serializers.Serializer):
         max_digits=14, decimal_places=2, min_value=0, allow_null=True, required=False
     )
     delivery_status = serializers.ChoiceField(choices=DeliveryStatus.choices, allow_blank=True, required=False)
-    source = serializers.CharField(max_length=60, allow_blank=True, required=False)
+    source = serializers.CharField(max_length=60, allow_blank=True, required=False)  # type: ignore[assignment]
     external_id = serializers.CharField(max_length=120, allow_blank=True, required=False)
     notes = serializers.CharField(allow_blank=True, required=False, max_length=10000)
 

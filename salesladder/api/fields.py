@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from rest_framework import serializers
 
 
@@ -16,7 +16,7 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     gets the same "does not exist" error as an unknown id, so nothing leaks.
     """
 
-    def __init__(self, *, scope: Callable[..., QuerySet], model: type, **kwargs: Any) -> None:
+    def __init__(self, *, scope: Callable[..., QuerySet], model: type[Model], **kwargs: Any) -> None:
         self.scope = scope
         kwargs["queryset"] = model._default_manager.none()  # for schema generation: the model
         super().__init__(**kwargs)
@@ -24,5 +24,5 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet:
         request = self.context.get("request")
         if request is None:
-            return super().get_queryset()
+            return cast(QuerySet, super().get_queryset())
         return self.scope(user=request.user)

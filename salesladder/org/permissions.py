@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from salesladder.org.models import ApiScope, ApiToken
 
 ANY_TOKEN = "*"
-READ_SCOPES = [ApiScope.DEALS_READ, ApiScope.DEALS_WRITE]
-WRITE_SCOPES = [ApiScope.DEALS_WRITE]
+READ_SCOPES: list[str] = [ApiScope.DEALS_READ.value, ApiScope.DEALS_WRITE.value]
+WRITE_SCOPES: list[str] = [ApiScope.DEALS_WRITE.value]
 DEFAULT_REQUIRED_SCOPES: dict[str, list[str]] = {"read": READ_SCOPES, "write": WRITE_SCOPES}
 
 

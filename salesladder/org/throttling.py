@@ -7,7 +7,7 @@ set ``CACHE_URL`` to Redis in production so all workers share them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -18,7 +18,8 @@ from salesladder.org.models import ApiToken
 
 class _LiveRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rates = cast(dict[str, str | None], api_settings.DEFAULT_THROTTLE_RATES)
+        return rates.get(self.scope or "")
 
 
 class TokenRateThrottle(_LiveRateThrottle):

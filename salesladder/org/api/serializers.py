@@ -21,7 +21,9 @@ class TeamSerializer(serializers.ModelSerializer):
 
 class TeamWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
-    parent = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), allow_null=True, required=False)
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]  # a field, not Field.parent
+        queryset=Team.objects.all(), allow_null=True, required=False
+    )
 
 
 class MembershipSerializer(serializers.ModelSerializer):

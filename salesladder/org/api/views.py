@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
@@ -37,7 +37,7 @@ class MeView(APIView):
     def get(self, request: Request) -> Response:
         user = User.objects.prefetch_related(
             Prefetch("memberships", queryset=Membership.objects.select_related("team"))
-        ).get(pk=request.user.pk)
+        ).get(pk=cast(User, request.user).pk)
         return Response(MeSerializer(user, context={"request": request, "token": request.auth}).data)
 
 
