@@ -96,6 +96,35 @@ def trailing_entered(*, scope: Scope, history: list[Period]) -> dict[str, int]:
     return {stage: n for (_sid, stage), n in counts.items()}
 
 
+def rates_from_entered(entered: dict[str, int], defaults: dict[str, Fraction]) -> dict[str, Fraction]:
+    """Flow conversion per rung from entered counts; the default where a rung has no usable history."""
+    rates = {}
+    for s, nxt in zip(STAGES, STAGES[1:], strict=False):
+        a, b = entered.get(s, 0), entered.get(nxt, 0)
+        rates[s] = min(Fraction(b, a), Fraction(1)) if a and b else defaults[s]
+    return rates
+
+
+def ladder_flags_by_rep(
+    *, quotas: dict[int, dict[str, int | None]], period: Period, periods_back: int = 3
+) -> dict[int, list[LadderFlag]]:
+    """Ladder checks of many reps' quotas for ``period`` at each rep's own trailing rates. One query."""
+    if not quotas:
+        return {}
+    history = period.previous().last(periods_back)
+    start, _end = history[0].bounds()
+    _start, cutoff = history[-1].bounds()
+    counts = sql.entered_counts(sql.group_users(list(quotas)), start=start, cutoff=cutoff)
+    entered: dict[int, dict[str, int]] = {}
+    for (uid, stage), n in counts.items():
+        entered.setdefault(uid, {})[stage] = n
+    defaults = default_rates()
+    return {
+        uid: ladder_consistency(cells, rates_from_entered(entered.get(uid, {}), defaults))
+        for uid, cells in quotas.items()
+    }
+
+
 def _pct(rate: Fraction) -> str:
     value = float(rate) * 100
     return f"{value:.0f}" if value.is_integer() else f"{value:.1f}"

@@ -139,10 +139,27 @@ class QuotaValueSerializer(serializers.Serializer):
     value = serializers.IntegerField(min_value=0, max_value=MAX_QUOTA)
 
 
+class LadderFlagSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="quota_increases | unreachable")
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    next_stage = serializers.ChoiceField(choices=Stage.choices)
+    quota = serializers.IntegerField()
+    next_quota = serializers.IntegerField()
+    max_next = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+
+
 class GridRowSerializer(serializers.Serializer):
     user = serializers.IntegerField(source="user.pk")
     username = serializers.CharField(source="user.username")
     quotas = serializers.DictField(child=serializers.IntegerField(allow_null=True), help_text="stage → quota or null")
+    ladder_flags = LadderFlagSerializer(
+        many=True,
+        default=list,
+        help_text=_(
+            "Rungs this rep's quotas cannot feed at their trailing conversion rates (default rates without history)."
+        ),
+    )
 
 
 class TeamRefSerializer(serializers.Serializer):
@@ -354,14 +371,7 @@ class PlanNeedSerializer(serializers.Serializer):
     quota = serializers.IntegerField(allow_null=True)
 
 
-class PlanFlagSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    stage = serializers.ChoiceField(choices=Stage.choices)
-    next_stage = serializers.ChoiceField(choices=Stage.choices)
-    quota = serializers.IntegerField()
-    next_quota = serializers.IntegerField()
-    max_next = serializers.IntegerField(allow_null=True)
-    message = serializers.CharField()
+PlanFlagSerializer = LadderFlagSerializer
 
 
 class PlanWarningSerializer(serializers.Serializer):

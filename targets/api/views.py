@@ -30,6 +30,7 @@ from targets.api import serializers as s
 from targets.filtersets import QuotaFilterSet, TierFilterSet
 from targets.models import IncentiveTier, Quota, QuotaTemplate
 from targets.periods import Period, PeriodKind
+from targets.planner import ladder_flags_by_rep
 from targets.quota_selectors import (
     can_write_team,
     can_write_user_quota,
@@ -121,10 +122,12 @@ class PeriodViewSet(viewsets.ViewSet):
 
 
 def _grid_payload(*, team: Team, period: Period) -> dict[str, Any]:
+    rows = quota_grid(team=team, period=period)
+    flags = ladder_flags_by_rep(quotas={row.user.pk: row.quotas for row in rows}, period=period)
     return {
         "period": period.key,
         "team": {"id": team.pk, "name": team.name},
-        "rows": quota_grid(team=team, period=period),
+        "rows": [{"user": row.user, "quotas": row.quotas, "ladder_flags": flags.get(row.user.pk, [])} for row in rows],
     }
 
 

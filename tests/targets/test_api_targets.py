@@ -372,3 +372,23 @@ def test_list_query_counts_do_not_grow_with_the_team(org, url):
 
     assert counts[0] == counts[1]
     assert counts[1] <= 12
+
+
+def test_grid_flags_ladders_that_cannot_add_up_at_each_reps_trailing_rates(org, quotas):
+    from tests.targets.ladder_example import climb_example
+
+    climb_example(owner=org.alice, at=datetime(2026, 10, 12, 10, 0, tzinfo=org_tz()))  # 50/40/50/50/60 %
+    quota_set(period=NOV, stage="proposal", value=15, user=org.alice, actor=org.manager)
+    quota_set(period=NOV, stage="signing", value=9, user=org.bob, actor=org.manager)
+
+    rows = {
+        r["username"]: r
+        for r in client(org.manager).get("/api/v1/targets/grid/", {"period": NOV, "team": org.east.pk}).json()["rows"]
+    }
+
+    # 20 needs at alice's 50 % feed at most 10 proposals, not 15
+    assert [(f["code"], f["stage"], f["max_next"]) for f in rows["alice"]["ladder_flags"]] == [
+        ("unreachable", "needs", 10)
+    ]
+    assert [(f["code"], f["stage"]) for f in rows["bob"]["ladder_flags"]] == [("quota_increases", "negotiation")]
+    assert rows["nina"]["ladder_flags"] == []
