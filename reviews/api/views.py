@@ -25,7 +25,7 @@ from reviews.api.serializers import (
     ReviewSerializer,
     ReviewUpdateSerializer,
 )
-from reviews.filtersets import ReviewFilterSet, parse_period_param
+from reviews.filtersets import ActionItemFilterSet, ReviewFilterSet, parse_period_param
 from reviews.models import ActionItem, Review
 from reviews.selectors import action_items_visible_to, review_history, reviews_completion, reviews_for_list
 from reviews.services import (
@@ -175,7 +175,7 @@ class ActionItemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = ActionItemSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
-    filterset_fields = ["review"]
+    filterset_class = ActionItemFilterSet
     ordering_fields = ["due_date", "id"]
     ordering = ["due_date", "id"]
     required_scopes = SCOPES

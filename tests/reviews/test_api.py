@@ -298,3 +298,18 @@ def test_the_rep_sees_the_history_from_sharing_on(org, draft, api):
     assert "rating" not in rep_fields  # the drafting (2, then 4) stays with the manager
     assert {"status", "rep_comment"} <= rep_fields
     assert [c["new"] for e in manager_view for c in e["changes"] if c["field"] == "rating"] == [2, 4]
+
+
+def test_id_filters_do_not_tell_unknown_from_out_of_scope(org, make_review, api):
+    west_review = make_review(org.dave, org.west)
+    make_review(org.alice, org.east)
+    client = api(org.manager)
+
+    for params in ({"user": org.dave.pk}, {"user": 987654}, {"team": org.west.pk}, {"team": 987654}):
+        r = client.get("/api/v1/reviews/", params)
+        assert (r.status_code, r.json()["count"]) == (200, 0), params
+    r = client.get("/api/v1/action-items/", {"review": west_review.pk})
+    assert (r.status_code, r.json()["count"]) == (200, 0)
+    for bad in ("1.5", "1e400", "-3", "abc", "99999999999999999999"):
+        r = client.get("/api/v1/reviews/", {"user": bad})
+        assert (r.status_code, list(r.json()["errors"])) == (400, ["user"]), bad
