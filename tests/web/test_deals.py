@@ -301,3 +301,13 @@ def test_deal_page_query_count(login, org, django_assert_max_num_queries):
         response = client.get(f"/deals/{deal.pk}/")
 
     assert response.content.decode().count("Note ") == 20
+
+
+def test_bad_list_parameters_never_crash(login, org):
+    make_deal(owner=org.alice, title="Alpha")
+    client = login(org.manager)
+
+    for query in ("owner=abc&stage=heaven", "page=999", "page=-1", "ordering=password", "created_after=yesterday"):
+        response = client.get(f"/deals/?{query}")
+        assert response.status_code == 200, query
+    assert "Alpha" in client.get("/deals/?page=999").content.decode()  # last page instead of an error
