@@ -336,13 +336,19 @@ def snapshots_compute(
     periods = periods if periods is not None else snapshot_periods(as_of)
     prev = (previous or _previous_run(as_of)) if incremental else None
     u = universe()
-    stats: dict[str, Any] = {"periods": {}, "funnel_rows": 0, "scope_rows": 0}
+    stats: dict[str, Any] = {"periods": {}, "funnel_rows": 0, "scope_rows": 0, "timings": {}}
+    clock = _time.monotonic()
     state = _open_state(u)
+    stats["timings"]["open_deals"] = round(_time.monotonic() - clock, 3)
     for period in periods:
+        clock = _time.monotonic()
         n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev)
         stats["funnel_rows"] += n
+        stats["timings"][f"{period.key} funnel"] = round(_time.monotonic() - clock, 3)
+        clock = _time.monotonic()
         reuse_from = prev.as_of if prev and mode == "unchanged" else None
         stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u, state=state, reuse_from=reuse_from)
+        stats["timings"][f"{period.key} scope"] = round(_time.monotonic() - clock, 3)
         stats["periods"][period.key] = mode
         if progress:
             progress(period.key)
@@ -411,10 +417,13 @@ def nightly_run(
             return _run_hooks(run_date, {**run.stats, "skipped": True})
         watermark = timezone.now()
         prev = None if full else _previous_run(run_date)
+        clock = _time.monotonic()
         stale = stale_flags_update(as_of=run_date)
+        stale_seconds = round(_time.monotonic() - clock, 3)
         if progress:
             progress("stale flags")
         stats = snapshots_compute(as_of=run_date, incremental=not full, progress=progress, previous=prev)
+        stats["timings"]["stale_flags"] = stale_seconds
         stats.update(
             {
                 "run_date": run_date.isoformat(),

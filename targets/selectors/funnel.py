@@ -9,11 +9,14 @@ Query counts do not depend on the size of the scope: funnel = 6 queries, attainm
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q
 
 from pipeline.models import Stage
 from salesladder.org.models import Membership, Role, User
-from targets.models import ScopeType
+from targets.models import FunnelSnapshot, NightlyRun, ScopeType
 from targets.periods import Period, org_today, org_tz
 from targets.selectors import sql
 from targets.selectors.quotas import scope_quota, user_quotas
@@ -66,14 +69,61 @@ def funnel(*, scope: Scope, period: Period, as_of: date | None = None) -> Funnel
     team_ids = scope.team_ids()
     g = grouping_for(scope, team_ids)
     start, cutoff = window(period, as_of)
-    entered = _by_stage(sql.entered_counts(g, start=start, cutoff=cutoff), scope.id)
-    cohort = _by_stage(sql.cohort_counts(g, start=start, cutoff=cutoff, reached_by=end_of_day(as_of)), scope.id)
-    median = _by_stage(sql.median_days(g, start=start, cutoff=cutoff), scope.id)
+    base = latest_base(period=period, as_of=as_of)
+    rows = _base_rows(base, period, [(scope.type, scope.id)]) if base else {}
+    medians_as_of = None
+    if rows:  # last night's figures + what happened since (exact: the history is append-only)
+        assert base is not None
+        prev = {"max_id": base.max_id, "prev_cutoff": end_of_day(base.as_of)}
+        entered = _plus(rows, scope, "entered", sql.entered_delta(g, start=start, cutoff=cutoff, **prev))
+        reached = sql.cohort_delta(g, start=start, cutoff=cutoff, reached_by=end_of_day(as_of), **prev)
+        cohort = _plus(rows, scope, "cohort_reached", reached)
+        median = {st: r.median_days_in_stage for (_t, _i, st), r in rows.items() if r.median_days_in_stage is not None}
+        medians_as_of = base.as_of
+    else:
+        entered = _by_stage(sql.entered_counts(g, start=start, cutoff=cutoff), scope.id)
+        cohort = _by_stage(sql.cohort_counts(g, start=start, cutoff=cutoff, reached_by=end_of_day(as_of)), scope.id)
+        median = _by_stage(sql.median_days(g, start=start, cutoff=cutoff), scope.id)
     quota = scope_quota(scope=scope, period=period, team_ids=team_ids)
     stages, overall, cohort_size = build_stages(
         entered=entered, cohort=cohort, quota=quota, median=median, stages=STAGES
     )
-    return FunnelResult(scope, period, as_of, stages, overall, cohort_size)
+    return FunnelResult(scope, period, as_of, stages, overall, cohort_size, medians_as_of=medians_as_of)
+
+
+@dataclass(frozen=True)
+class Base:
+    as_of: date
+    max_id: int
+
+
+def latest_base(*, period: Period, as_of: date) -> Base | None:
+    """The latest finished nightly run whose snapshots can seed live figures of ``period``. One query."""
+    run = (
+        NightlyRun.objects.filter(
+            finished_at__isnull=False,
+            run_date__lte=as_of,
+            run_date__gte=period.start,
+            stats__has_key="max_transition_id",
+        )
+        .order_by("-run_date")
+        .first()
+    )
+    return Base(run.run_date, int(run.stats["max_transition_id"])) if run else None
+
+
+def _base_rows(base: Base, period: Period, scopes: list[tuple[str, int]]) -> dict[tuple[str, int, str], FunnelSnapshot]:
+    """The base run's rows of these scopes, or {} unless every scope has them (then compute in full)."""
+    q = Q(pk__in=[])
+    for scope_type, scope_id in scopes:
+        q |= Q(scope_type=scope_type, scope_id=scope_id)
+    rows = FunnelSnapshot.objects.filter(q, period=period.key, as_of=base.as_of)
+    found = {(r.scope_type, r.scope_id, r.stage): r for r in rows}
+    return found if len({k[:2] for k in found}) == len(set(scopes)) else {}
+
+
+def _plus(rows: dict, scope: Scope, field: str, delta: dict[tuple[int, str], int]) -> dict[str, int]:
+    return {s: getattr(rows[(scope.type, scope.id, s)], field, 0) + delta.get((scope.id, s), 0) for s in STAGES}
 
 
 def scope_reps(scope: Scope, team_ids: set[int]) -> list[tuple[int, str]]:
@@ -102,7 +152,19 @@ def attainment(*, scope: Scope, period: Period, as_of: date | None = None) -> At
     reps = scope_reps(scope, team_ids)
     rep_ids = [pk for pk, _name in reps]
     start, cutoff = window(period, as_of)
-    per_rep = sql.entered_counts(sql.group_users(rep_ids), start=start, cutoff=cutoff)
+    base = latest_base(period=period, as_of=as_of)
+    keys = [(ScopeType.USER.value, pk) for pk in rep_ids] + [(scope.type, scope.id)]
+    base_rows = _base_rows(base, period, keys) if base else {}
+    prev = {"max_id": base.max_id, "prev_cutoff": end_of_day(base.as_of)} if base_rows and base else None
+    if prev:  # last night's rows + the deals that newly qualify since (see funnel)
+        delta = sql.entered_delta(sql.group_users(rep_ids), start=start, cutoff=cutoff, **prev)
+        per_rep = {
+            (pk, s): base_rows[(ScopeType.USER, pk, s)].entered + delta.get((pk, s), 0)
+            for pk in rep_ids
+            for s in STAGES
+        }
+    else:
+        per_rep = sql.entered_counts(sql.group_users(rep_ids), start=start, cutoff=cutoff)
     quotas = user_quotas(period=period, user_ids=rep_ids)
     elapsed = period.elapsed_share(as_of)
     rows = [
@@ -122,7 +184,12 @@ def attainment(*, scope: Scope, period: Period, as_of: date | None = None) -> At
         totals_quota = {s: q for (pk, s), q in quotas.items() if pk == scope.id}
     else:
         g = grouping_for(scope, team_ids)
-        totals_entered = _by_stage(sql.entered_counts(g, start=start, cutoff=cutoff), scope.id)
+        if prev:
+            totals_entered = _plus(
+                base_rows, scope, "entered", sql.entered_delta(g, start=start, cutoff=cutoff, **prev)
+            )
+        else:
+            totals_entered = _by_stage(sql.entered_counts(g, start=start, cutoff=cutoff), scope.id)
         totals_quota = scope_quota(scope=scope, period=period, team_ids=team_ids)
     totals = [
         attainment_row(

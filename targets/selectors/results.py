@@ -57,6 +57,9 @@ class FunnelResult:
     overall_conversion: float | None
     cohort_size: int
     source: str = "live"  # or "snapshot"
+    # Live figures start from last night's snapshot plus everything since; medians (not additive) are
+    # then last night's: this says from which day (None: computed now).
+    medians_as_of: date | None = None
 
     def stage(self, code: str) -> StageFigures:
         return next(s for s in self.stages if s.stage == code)
@@ -70,6 +73,7 @@ class FunnelResult:
             "stages": [asdict(s) for s in self.stages],
             "overall_conversion": self.overall_conversion,
             "cohort_size": self.cohort_size,
+            "medians_as_of": self.medians_as_of.isoformat() if self.medians_as_of else None,
         }
 
 
