@@ -87,6 +87,12 @@ def test_main_pages_in_english_and_chinese(page, org, password, screenshot_dir):
     featured = _demo_board(org)
     page.goto("/accounts/login/")
     _shoot(page, screenshot_dir, "login", "en")
+    page.select_option("#language-select", "zh-hans")  # the switcher works before logging in too
+    page.wait_for_selector('html[lang="zh-hans"]')
+    assert "登录销售梯级" in page.inner_text("h1")
+    _shoot(page, screenshot_dir, "login", "zh")
+    page.select_option("#language-select", "en")
+    page.wait_for_selector('html[lang="en"]')
     log_in(page, "alice", password)
     account_id = featured.account_id
 
