@@ -34,6 +34,8 @@ DEALS = [
 def _demo_board(org) -> Deal:  # type: ignore[no-untyped-def]
     now = timezone.now()
     featured = None
+    org.alice.first_name, org.alice.last_name = "Alice", "Chen"  # stable names in the pictures
+    org.alice.save(update_fields=["first_name", "last_name"])
     for i, (title, company, stage, amount) in enumerate(DEALS):
         account = AccountFactory(owner=org.alice, name=company, domain=company.split()[0].lower() + ".example.cn")
         ContactFactory(account=account, name=["Wang Lei", "Li Na", "Zhang Wei", "Liu Yang"][i % 4])
@@ -57,7 +59,12 @@ def _demo_board(org) -> Deal:  # type: ignore[no-untyped-def]
         if stage == Stage.NEEDS:
             featured = deal
     Deal.objects.filter(title="Cold-chain sensors").update(is_stale=True)
-    lost = make_deal(owner=org.alice, stage=Stage.CONTACT, title="Lost: kiosk screens")
+    lost = make_deal(
+        owner=org.alice,
+        stage=Stage.CONTACT,
+        title="Lost: kiosk screens",
+        account=AccountFactory(owner=org.alice, name="Changzhou Cinemas"),
+    )
     deal_lose(deal=lost, reason=lost_reason(), actor=org.alice)
     activity_log(
         deal=featured,
