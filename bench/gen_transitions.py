@@ -115,8 +115,11 @@ def generate(n_deals: int) -> dict[str, float]:
             DROP TABLE IF EXISTS bench_src;
             CREATE TEMP TABLE bench_src AS
             SELECT g + {offset} AS id, br.user_id AS owner_id, br.team_id AS team_id,
-                   CASE WHEN u1 < 0.1285 THEN 5 WHEN u1 < 0.2142 THEN 4 WHEN u1 < 0.357 THEN 3
-                        WHEN u1 < 0.595 THEN 2 WHEN u1 < 0.85 THEN 1 ELSE 0 END AS top,
+                   -- a young deal has not had time to climb far: at most one rung per step, and three
+                   -- steps kept for losing, reopening and the last activity, so no time lies in the future
+                   LEAST(CASE WHEN u1 < 0.1285 THEN 5 WHEN u1 < 0.2142 THEN 4 WHEN u1 < 0.357 THEN 3
+                              WHEN u1 < 0.595 THEN 2 WHEN u1 < 0.85 THEN 1 ELSE 0 END,
+                         GREATEST(0, floor(730 * 24 * u5 / (12 + floor(u6 * 60)))::int - 3)) AS top,
                    u2, u3, u4,
                    %s::timestamptz - (interval '1 day' * (730 * u5)) AS created,
                    interval '1 hour' * (12 + floor(u6 * 60)) AS step

@@ -17,12 +17,14 @@ import logging
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, Max, Q, Value, When
+from django.db.models import Case, DateTimeField, Max, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from pipeline.models import Deal, DealStatus, StageConfig, StageTransition
@@ -359,27 +361,27 @@ def snapshots_compute(
 
 
 def stale_flags_update(*, as_of: date | None = None) -> int:
-    """Flag open deals with no activity for their stage's ``stale_days`` and unflag the rest: one UPDATE
-    per stage configuration, touching only rows whose flag changes (``updated_at`` is left alone: a flag
-    is not an edit). Returns rows changed."""
+    """Flag open deals with no activity (or, never touched, no creation) for their stage's ``stale_days``
+    and unflag the rest, in ONE UPDATE over all stages (a CASE picks each stage's cutoff; no per-deal
+    loop), touching only rows whose flag changes (``updated_at`` is left alone: a flag is not an edit).
+    Returns rows changed."""
     now = timezone.now()
     # Flags are today's state: the day that just ended (beat) or today cut at its end; a backfill of
     # an older day does not rewind them.
     at = min(now, end_of_day(as_of)) if as_of and as_of >= org_today() - timedelta(days=1) else now
-    changed = 0
-    for stage, days in StageConfig.objects.values_list("stage", "stale_days"):
-        deals = Deal.objects.filter(stage=stage)
-        if days is None:
-            changed += deals.filter(is_stale=True).update(is_stale=False)
-            continue
-        cutoff = at - timedelta(days=days)
-        quiet = Q(status=DealStatus.OPEN) & (
-            Q(last_activity_at__lt=cutoff) | (Q(last_activity_at__isnull=True) & Q(created_at__lt=cutoff))
-        )
-        changed += deals.filter((quiet & Q(is_stale=False)) | (~quiet & Q(is_stale=True))).update(
-            is_stale=Case(When(quiet, then=Value(True)), default=Value(False))
-        )
-    return changed
+    cutoffs = [
+        When(stage=stage, then=Value(at - timedelta(days=days)))
+        for stage, days in StageConfig.objects.filter(stale_days__isnull=False).values_list("stage", "stale_days")
+    ]
+    if not cutoffs:
+        return Deal.objects.filter(is_stale=True).update(is_stale=False)
+    # stages without stale days: a cutoff before any deal, so never quiet (no NULL in the comparison)
+    never = datetime(1900, 1, 1, tzinfo=UTC)
+    cutoff = Case(*cutoffs, default=Value(never), output_field=DateTimeField())
+    quiet = Q(status=DealStatus.OPEN) & Q(LessThan(Coalesce("last_activity_at", "created_at"), cutoff))
+    return Deal.objects.filter((quiet & Q(is_stale=False)) | (~quiet & Q(is_stale=True))).update(
+        is_stale=Case(When(quiet, then=Value(True)), default=Value(False))
+    )
 
 
 # --- the nightly run -------------------------------------------------------------------------
