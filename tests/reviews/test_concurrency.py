@@ -14,7 +14,7 @@ from targets.periods import Period
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)  # conftest reloads the data-migration defaults
 def test_concurrent_draft_runs_create_each_review_once(org):
     barrier = threading.Barrier(3)
     errors: list[BaseException] = []
