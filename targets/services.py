@@ -167,27 +167,26 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
             key: row.median_days_in_stage for key, row in previous.items() if row.median_days_in_stage is not None
         }
         mode = "unchanged"  # incremental, and nothing new inside the period
-    for g in u.groupings():
-        if previous:
-            assert prev is not None
-            prev_eod = end_of_day(prev.as_of)
-            entered.update(
-                _keyed(
-                    g.scope_type,
-                    sql.entered_delta(g, start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=prev_eod),
-                )
+    for g in u.groupings() if previous else []:  # incremental: the deals that newly qualify, per scope type
+        assert prev is not None
+        prev_eod = end_of_day(prev.as_of)
+        entered.update(
+            _keyed(
+                g.scope_type,
+                sql.entered_delta(g, start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=prev_eod),
             )
-            cohort.update(
-                _keyed(
-                    g.scope_type,
-                    sql.cohort_delta(
-                        g, start=start, cutoff=cutoff, reached_by=reached_by, max_id=prev.max_id, prev_cutoff=prev_eod
-                    ),
-                )
+        )
+        cohort.update(
+            _keyed(
+                g.scope_type,
+                sql.cohort_delta(
+                    g, start=start, cutoff=cutoff, reached_by=reached_by, max_id=prev.max_id, prev_cutoff=prev_eod
+                ),
             )
-        else:
-            entered.update(_keyed(g.scope_type, sql.entered_counts(g, start=start, cutoff=cutoff)))
-            cohort.update(_keyed(g.scope_type, sql.cohort_counts(g, start=start, cutoff=cutoff, reached_by=reached_by)))
+        )
+    if not previous:  # full: one pass per figure for every scope at once
+        entered = sql.entered_all(u.closure, start=start, cutoff=cutoff)
+        cohort = sql.cohort_all(u.closure, start=start, cutoff=cutoff, reached_by=reached_by)
     if fresh:
         median = sql.median_days_all(u.closure, start=start, cutoff=cutoff)
     quotas = _quotas(period, u)

@@ -418,3 +418,49 @@ def open_deal_rows() -> list[tuple[int, int, str, Any, int, int]]:
         WHERE d.status = 'open'
         GROUP BY 1, 2, 3"""
     return [(int(o), int(t), m, v, int(n), int(s or 0)) for o, t, m, v, n, s in _run(sql, [])]
+
+
+def _keyed_union(source: str, columns: str) -> str:
+    """Rows of CTE ``source`` (with owner_id, team_id) keyed three ways: rep, every ancestor team, org."""
+    return f"""keyed AS (
+            SELECT '{ScopeType.USER.value}' AS st, owner_id AS sid, {columns} FROM {source}
+            UNION ALL
+            SELECT '{ScopeType.TEAM.value}', c.ancestor_id, {columns}
+            FROM {source} s JOIN closure c ON c.team_id = s.team_id
+            UNION ALL
+            SELECT '{ScopeType.ORG.value}', 0, {columns} FROM {source})"""
+
+
+def entered_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
+    """``entered_counts`` of every rep, team and the org from one pass over the period's entries.
+    Returns ``{(scope_type, scope_id, stage): deals}``."""
+    g = group_teams(closure)
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    src = f"""src AS {materialized}(
+            SELECT DISTINCT t.owner_id, t.team_id, t.to_stage, t.deal_id FROM {T} t
+            WHERE t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    sql = f"""
+        {g.with_clause(src, _keyed_union("src", "to_stage, deal_id"))}
+        SELECT st, sid, to_stage, COUNT(DISTINCT deal_id) FROM keyed GROUP BY 1, 2, 3"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in rows}
+
+
+def cohort_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime, reached_by: datetime) -> dict:
+    """``cohort_counts`` of every rep, team and the org in one query (see there)."""
+    g = group_teams(closure)
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    src = f"""src AS {materialized}(
+            SELECT DISTINCT t.owner_id, t.team_id, t.deal_id FROM {T} t
+            WHERE t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep' AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    reach = f"""reach AS {materialized}(
+            SELECT DISTINCT e.deal_id, e.to_stage FROM {T} e
+            WHERE e.kind IN {ENTRY_SQL} AND e.occurred_at >= %s AND e.occurred_at < %s
+            AND e.deal_id IN (SELECT deal_id FROM src))"""
+    sql = f"""
+        {g.with_clause(src, reach, _keyed_union("src", "deal_id"))}
+        SELECT k.st, k.sid, r.to_stage, COUNT(DISTINCT k.deal_id)
+        FROM keyed k JOIN reach r ON r.deal_id = k.deal_id
+        GROUP BY 1, 2, 3"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), db_dt(start), db_dt(reached_by)])
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in rows}
