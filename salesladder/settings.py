@@ -201,7 +201,7 @@ REST_FRAMEWORK = {
         "anon": env.str("API_THROTTLE_ANON", default="300/min"),
     },
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "salesladder.api.filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "salesladder.api.pagination.StandardPagination",
