@@ -106,10 +106,14 @@ def board(request: AuthedRequest) -> HttpResponse:
     return render(request, "pipeline/board.html", context)
 
 
-def _board_response(request: AuthedRequest, *, status: int = 200) -> HttpResponse:
-    """The re-rendered board (filters of the page the request came from), swapped over ``#board``."""
+def _board_response(request: AuthedRequest, *, status: int = 200, focus_deal: int | None = None) -> HttpResponse:
+    """The re-rendered board (filters of the page the request came from), swapped over ``#board``.
+
+    ``focus_deal``: the card keyboard focus returns to after the swap (the one just moved).
+    """
     context = board_context(request, htmx_current_query(request))
-    response = render(request, "pipeline/_board.html", {**context, "with_messages": True}, status=status)
+    context.update(with_messages=True, focus_deal=focus_deal)
+    response = render(request, "pipeline/_board.html", context, status=status)
     return retarget(response, "#board")
 
 
@@ -190,7 +194,9 @@ def deal_move_view(request: AuthedRequest, pk: int) -> HttpResponse:
             _("“%(deal)s” was moved by someone else meanwhile; the board shows where it is now.")
             % {"deal": deal.title},
         )
-        return _board_response(request, status=409) if from_board else redirect(safe_next(request, deal_url))
+        if from_board:
+            return _board_response(request, status=409, focus_deal=deal.pk)
+        return redirect(safe_next(request, deal_url))
     except DomainError as exc:
         if gate_form is not None:
             add_domain_errors(gate_form, exc)
@@ -211,7 +217,7 @@ def deal_move_view(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.success(request, _("“%(deal)s” is won. Congratulations!") % {"deal": deal.title})
     else:
         messages.success(request, _("Moved “%(deal)s” to %(stage)s.") % {"deal": deal.title, "stage": label})
-    return _board_response(request) if from_board else redirect(safe_next(request, deal_url))
+    return _board_response(request, focus_deal=deal.pk) if from_board else redirect(safe_next(request, deal_url))
 
 
 def _resolve_account(request: AuthedRequest, company: str):  # type: ignore[no-untyped-def]

@@ -36,6 +36,18 @@
       });
     });
   }
+  // Keyboard users keep their place: after a move the focus goes to the moved card, and a gate form
+  // takes the focus on its first field.
+  function restoreFocus(elt) {
+    if (elt.id === "board" && elt.dataset.focusDeal) {
+      var link = document.querySelector("#deal-" + elt.dataset.focusDeal + " .card-title");
+      if (link) { link.focus({ preventScroll: false }); }
+    } else if (elt.classList && elt.classList.contains("card-gate")) {
+      var field = elt.querySelector("select, input:not([type=hidden]), textarea");
+      if (field) { field.focus(); }
+    }
+  }
+  htmx.onLoad(restoreFocus);
   htmx.onLoad(function (elt) {
     if (elt.querySelector && (elt.id === "board" || elt.querySelector(".board-list") || elt.classList.contains("board-list"))) {
       initColumns(elt.classList && elt.classList.contains("board-list") ? elt.parentNode : elt);

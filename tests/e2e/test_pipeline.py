@@ -79,3 +79,5 @@ def test_keyboard_move_menu(page, org, password):
 
     page.locator(f'.board-list[data-stage="contact"] #deal-{deal.pk}').wait_for()
     assert Deal.objects.get(pk=deal.pk).stage == Stage.CONTACT
+    # focus comes back to the moved card, so the keyboard user can carry on from there
+    page.wait_for_function(f"document.activeElement.closest('#deal-{deal.pk}') !== null")
