@@ -375,16 +375,23 @@ def median_days_all(closure: Sequence[tuple[int, int]], *, start: datetime, cuto
     period and their arrivals are computed once, then keyed three ways.
     Returns ``{(scope_type, scope_id, stage): days}``."""
     g = group_teams(closure)
-    arrived = f"""(
+    # Arrivals: the previous stage change of the same deal inside the window (LAG over the window's
+    # moves, one pass over the period index); only a deal's first move in the window looks further back,
+    # with one index probe for the last move before the window.
+    before = f"""(
             SELECT p.occurred_at FROM {T} p
-            WHERE p.deal_id = x.deal_id AND p.kind IN {MOVE_SQL}
-            AND p.occurred_at <= x.occurred_at AND (p.occurred_at < x.occurred_at OR p.id < x.id)
+            WHERE p.deal_id = mv.deal_id AND p.kind IN {MOVE_SQL} AND p.occurred_at < %s
             ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1)"""
     materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    exits = f"""exits AS {materialized}(
-            SELECT x.owner_id, x.team_id, x.from_stage AS stage, {_days("x.occurred_at", arrived)} AS days
+    moves = f"""mv AS {materialized}(
+            SELECT x.deal_id, x.kind, x.from_stage, x.occurred_at, x.owner_id, x.team_id,
+                   LAG(x.occurred_at) OVER (PARTITION BY x.deal_id ORDER BY x.occurred_at, x.id) AS prev_at
             FROM {T} x
-            WHERE x.kind IN ('forward', 'backward') AND x.occurred_at >= %s AND x.occurred_at < %s)"""
+            WHERE x.kind IN {MOVE_SQL} AND x.occurred_at >= %s AND x.occurred_at < %s)"""
+    exits = f"""exits AS {materialized}(
+            SELECT owner_id, team_id, from_stage AS stage,
+                   {_days("mv.occurred_at", f"COALESCE(mv.prev_at, {before})")} AS days
+            FROM mv WHERE mv.kind IN ('forward', 'backward'))"""
     keyed = f"""keyed AS (
             SELECT '{ScopeType.USER.value}' AS st, owner_id AS sid, stage, days FROM exits
             UNION ALL
@@ -398,11 +405,11 @@ def median_days_all(closure: Sequence[tuple[int, int]], *, start: datetime, cuto
                    COUNT(days) OVER (PARTITION BY st, sid, stage) AS cnt
             FROM keyed)"""
     sql = f"""
-        {g.with_clause(exits, keyed, ranked)}
+        {g.with_clause(moves, exits, keyed, ranked)}
         SELECT st, sid, stage, AVG(days) FROM ranked
         WHERE cnt > 0 AND (rn = (cnt + 1) / 2 OR rn = (cnt + 2) / 2)
         GROUP BY 1, 2, 3"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), db_dt(start)])
     return {(st, int(sid), stage): round(float(days), 3) for st, sid, stage, days in rows}
 
 
