@@ -14,7 +14,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -35,6 +35,7 @@ from reviews.services import (
     review_update,
 )
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 from salesladder.org.selectors import team_descendant_ids
 from targets.views.common import is_lead, visible_teams
 
@@ -94,7 +95,7 @@ def _labels() -> dict[str, str]:
 
 @login_required
 @require_GET
-def review_list(request: HttpRequest) -> HttpResponse:
+def review_list(request: AuthedRequest) -> HttpResponse:
     lead = is_lead(request)
     base = reviews_for_list(user=request.user).prefetch_related(None).select_related("user", "cycle__team")
     periods = list(base.order_by("-period").values_list("period", flat=True).distinct()[:24])
@@ -136,7 +137,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
 # --- the review -------------------------------------------------------------------------------------------
 
 
-def _visible_review(request: HttpRequest, pk: int) -> Review:
+def _visible_review(request: AuthedRequest, pk: int) -> Review:
     return get_object_or_404(reviews_for_list(user=request.user), pk=pk)
 
 
@@ -158,7 +159,7 @@ def _scorecard(review: Review, labels: dict[str, str]) -> dict[str, Any]:
     return card
 
 
-def _detail_context(request: HttpRequest, review: Review, **extra: Any) -> dict[str, Any]:
+def _detail_context(request: AuthedRequest, review: Review, **extra: Any) -> dict[str, Any]:
     is_manager = is_reviews_manager(actor=request.user, review=review)
     is_rep = request.user.pk == review.user_id
     labels = _labels()
@@ -180,7 +181,7 @@ def _detail_context(request: HttpRequest, review: Review, **extra: Any) -> dict[
         "comment_form": extra.pop("comment_form", None) or RepCommentForm(initial={"rep_comment": review.rep_comment}),
         "item_form": extra.pop("item_form", None) or ActionItemForm(),
         "items": list(review.action_items.all()),
-        "history": review_history(review=review, viewer=request.user),  # type: ignore[arg-type]
+        "history": review_history(review=review, viewer=request.user),
         "field_labels": {f.attname: f.verbose_name for f in Review._meta.concrete_fields}
         | {f.attname: f.verbose_name for f in ActionItem._meta.concrete_fields if f.attname != "id"},
         "stars": range(1, 6),
@@ -190,12 +191,12 @@ def _detail_context(request: HttpRequest, review: Review, **extra: Any) -> dict[
 
 @login_required
 @require_GET
-def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def review_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
     return render(request, "reviews/detail.html", _detail_context(request, review))
 
 
-def _fail(request: HttpRequest, review: Review, exc: DomainError, **extra: Any) -> HttpResponse:
+def _fail(request: AuthedRequest, review: Review, exc: DomainError, **extra: Any) -> HttpResponse:
     for msgs in exc.errors.values():
         for message in msgs:
             messages.error(request, message)
@@ -207,14 +208,14 @@ def _back(review: Review) -> HttpResponse:
     return redirect(reverse("review_detail", args=[review.pk]))
 
 
-def _invalid(request: HttpRequest, review: Review, **forms_: Any) -> HttpResponse:
+def _invalid(request: AuthedRequest, review: Review, **forms_: Any) -> HttpResponse:
     messages.error(request, _("Please correct the errors below."))
     return render(request, "reviews/detail.html", _detail_context(request, review, **forms_), status=400)
 
 
 @login_required
 @require_POST
-def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def review_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
     form = ReviewForm(request.POST)
     if not form.is_valid():
@@ -229,7 +230,7 @@ def review_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_share_view(request: HttpRequest, pk: int) -> HttpResponse:
+def review_share_view(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
     if request.POST.get("confirm") != "yes":
         return render(request, "reviews/detail.html", _detail_context(request, review, confirm_share=True))
@@ -243,7 +244,7 @@ def review_share_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def review_comment(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
     form = RepCommentForm(request.POST)
     if not form.is_valid():
@@ -262,7 +263,7 @@ def review_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def review_close_view(request: HttpRequest, pk: int) -> HttpResponse:
+def review_close_view(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
     try:
         review_close(review=review, actor=request.user)
@@ -274,7 +275,7 @@ def review_close_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def action_item_create(request: HttpRequest, pk: int) -> HttpResponse:
+def action_item_create(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
     form = ActionItemForm(request.POST)
     if not form.is_valid():
@@ -289,7 +290,7 @@ def action_item_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def action_item_toggle(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+def action_item_toggle(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
     item = get_object_or_404(ActionItem, pk=item_pk, review=review)
     try:

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from salesladder.errors import DomainError
+from salesladder.org.models import User
 from targets.models import (
     FunnelSnapshot,
     IncentiveTier,
@@ -18,6 +19,11 @@ from targets.models import (
 )
 from targets.quota_selectors import period_from_key
 from targets.quota_services import MAX_QUOTA, quota_set, tier_delete, tier_set
+
+
+def _actor(request: HttpRequest) -> User:
+    """The admin site only serves signed-in staff, so its requests always carry a real user."""
+    return cast(User, request.user)
 
 
 class _PeriodForm(forms.ModelForm):
@@ -48,7 +54,8 @@ class TierForm(_PeriodForm):
         fields = ["period", "team", "measure", "threshold", "name", "reward"]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         threshold = data.get("threshold")
         if data.get("measure") == TierMeasure.SIGNINGS and threshold is not None and threshold % 1:
             self.add_error("threshold", _("Signings are counted in whole deals."))
@@ -69,20 +76,20 @@ class QuotaAdmin(admin.ModelAdmin):
             old = Quota.objects.get(pk=obj.pk)
             if (old.period, old.stage, old.user_id, old.team_id) != (obj.period, obj.stage, obj.user_id, obj.team_id):
                 quota_set(
-                    period=old.period, stage=old.stage, value=None, user=old.user, team=old.team, actor=request.user
-                )  # type: ignore[arg-type]
+                    period=old.period, stage=old.stage, value=None, user=old.user, team=old.team, actor=_actor(request)
+                )
         saved = quota_set(
             period=obj.period,
             stage=obj.stage,
             value=obj.value,
             user=obj.user,
             team=obj.team,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=_actor(request),
         )
         obj.pk = saved.pk if saved is not None else None
 
     def delete_model(self, request: HttpRequest, obj: Quota) -> None:
-        quota_set(period=obj.period, stage=obj.stage, value=None, user=obj.user, team=obj.team, actor=request.user)  # type: ignore[arg-type]
+        quota_set(period=obj.period, stage=obj.stage, value=None, user=obj.user, team=obj.team, actor=_actor(request))
 
 
 class QuotaTemplateLineInline(admin.TabularInline):
@@ -116,12 +123,12 @@ class IncentiveTierAdmin(admin.ModelAdmin):
             threshold=obj.threshold,
             name=obj.name,
             reward=obj.reward,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=_actor(request),
         )
         obj.pk = saved.pk
 
     def delete_model(self, request: HttpRequest, obj: IncentiveTier) -> None:
-        tier_delete(tier=obj, actor=request.user)  # type: ignore[arg-type]
+        tier_delete(tier=obj, actor=_actor(request))
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):

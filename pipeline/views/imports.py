@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,6 +32,7 @@ from pipeline.models import ImportJob, ImportStatus, IntakeRecord, IntakeStatus
 from pipeline.services.intake import intake_record_retry
 from pipeline.services.intake_clean import LEAD_FIELDS
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 from salesladder.org.context_processors import REP, user_role
 from salesladder.org.models import User
 from salesladder.org.selectors import managed_team_ids
@@ -68,7 +69,7 @@ class UploadForm(forms.Form):
     )
 
 
-def _require_lead(request: HttpRequest) -> None:
+def _require_lead(request: AuthedRequest) -> None:
     if user_role(request.user) == REP:
         raise Http404
 
@@ -78,7 +79,7 @@ def _jobs_of(user: User) -> QuerySet[ImportJob]:
     return qs if user.is_superuser else qs.filter(created_by=user)
 
 
-def _job_or_404(request: HttpRequest, pk: int, *, with_data: bool = False) -> ImportJob:
+def _job_or_404(request: AuthedRequest, pk: int, *, with_data: bool = False) -> ImportJob:
     qs = ImportJob.objects.all() if request.user.is_superuser else ImportJob.objects.filter(created_by=request.user)
     if not with_data:
         qs = qs.defer("data")
@@ -98,13 +99,13 @@ def quarantine_visible_to(*, user: User) -> QuerySet[IntakeRecord]:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def lead_import(request: HttpRequest) -> HttpResponse:
+def lead_import(request: AuthedRequest) -> HttpResponse:
     _require_lead(request)
     form = UploadForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST":
         upload = request.FILES.get("file")
-        if upload is not None and upload.size > MAX_UPLOAD_BYTES:
+        if upload is not None and upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
             form.is_valid()
             form.add_error(
                 "file", _("The file is larger than %(mb)d MB; split it.") % {"mb": MAX_UPLOAD_BYTES // 2**20}
@@ -150,7 +151,7 @@ def _mapping_rows(job: ImportJob, chosen: dict[str, str], errors: dict[str, list
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def lead_import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_import_mapping(request: AuthedRequest, pk: int) -> HttpResponse:
     _require_lead(request)
     job = _job_or_404(request, pk, with_data=True)
     if job.status != ImportStatus.MAPPING:
@@ -185,7 +186,7 @@ def lead_import_mapping(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def lead_import_job(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_import_job(request: AuthedRequest, pk: int) -> HttpResponse:
     _require_lead(request)
     job = _job_or_404(request, pk)
     if job.status == ImportStatus.MAPPING:
@@ -196,7 +197,7 @@ def lead_import_job(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def lead_import_errors(request: HttpRequest, pk: int) -> HttpResponse:
+def lead_import_errors(request: AuthedRequest, pk: int) -> HttpResponse:
     """The error report: the rows that failed, with their line numbers and errors (UTF-8 CSV with a BOM)."""
     from targets.views.dashboard import csv_response
 
@@ -214,7 +215,7 @@ def lead_import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def quarantine(request: HttpRequest) -> HttpResponse:
+def quarantine(request: AuthedRequest) -> HttpResponse:
     _require_lead(request)
     qs = quarantine_visible_to(user=request.user).select_related("team", "actor").order_by("-created_at", "-pk")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
@@ -223,7 +224,7 @@ def quarantine(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quarantine_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def quarantine_retry(request: AuthedRequest, pk: int) -> HttpResponse:
     _require_lead(request)
     record = get_object_or_404(quarantine_visible_to(user=request.user), pk=pk)
     payload = record.payload if isinstance(record.payload, dict) else {}

@@ -92,7 +92,7 @@ class BoundedDateField(serializers.DateField):
 class ScopeSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ScopeType.choices)
     id = serializers.IntegerField(help_text=_("User or team id; 0 for the organisation."))
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
 
 
 # --- periods -----------------------------------------------------------------------------------
@@ -317,7 +317,9 @@ class FunnelSerializer(serializers.Serializer):
     period = serializers.CharField()
     scope = ScopeSerializer()
     as_of = serializers.DateField()
-    source = serializers.ChoiceField(choices=[("live", "live"), ("snapshot", "snapshot")])
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field, not Field.source
+        choices=[("live", "live"), ("snapshot", "snapshot")]
+    )
     stages = FunnelStageSerializer(many=True)
     overall_conversion = serializers.FloatField(allow_null=True, help_text=_("entered(signing) / entered(prep)"))
     cohort_size = serializers.IntegerField()
@@ -338,7 +340,9 @@ class AttainmentSerializer(serializers.Serializer):
     period = serializers.CharField()
     scope = ScopeSerializer()
     as_of = serializers.DateField()
-    source = serializers.ChoiceField(choices=[("live", "live"), ("snapshot", "snapshot")])
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field, not Field.source
+        choices=[("live", "live"), ("snapshot", "snapshot")]
+    )
     elapsed_share = serializers.FloatField()
     rows = AttainmentRowSerializer(many=True)
     totals = AttainmentRowSerializer(many=True)
@@ -362,7 +366,9 @@ class PlanRateSerializer(serializers.Serializer):
     entered = serializers.IntegerField()
     entered_next = serializers.IntegerField()
     rate = serializers.FloatField()
-    source = serializers.CharField(help_text="observed | default (no usable history for this rung)")
+    source = serializers.CharField(  # type: ignore[assignment]  # a declared field, not Field.source
+        help_text="observed | default (no usable history for this rung)"
+    )
 
 
 class PlanNeedSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ attainment, planner) live in ``analytics.py``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from salesladder.api.pagination import StandardPagination
 from salesladder.api.schema import ErrorSerializer
-from salesladder.org.models import Team
+from salesladder.org.models import Team, User
 from salesladder.org.permissions import READ_SCOPES, WRITE_SCOPES
 from salesladder.org.selectors import is_manager
 from targets.api import serializers as s
@@ -62,6 +62,11 @@ BAD_INPUT = OpenApiResponse(ErrorSerializer, description=_("Invalid input: field
 PERIOD_WINDOW = {PeriodKind.MONTH: (12, 3), PeriodKind.QUARTER: (4, 2), PeriodKind.WEEK: (8, 4)}
 
 
+def _actor(request: Request) -> User:
+    """The caller: ``IsAuthenticated`` (a default permission of every endpoint) has turned anonymous ones away."""
+    return cast(User, request.user)
+
+
 def period_dict(period: Period, current: Period) -> dict[str, Any]:
     from datetime import timedelta
 
@@ -97,7 +102,7 @@ class PeriodViewSet(viewsets.ViewSet):
             return Response(
                 {"errors": {"kind": [str(_("Use month, week or quarter."))]}, "detail": "Invalid input."}, status=400
             )
-        items = []
+        items: list[dict[str, Any]] = []
         for k, (before, after) in PERIOD_WINDOW.items():
             if kind and k != kind:
                 continue
@@ -132,7 +137,7 @@ def _grid_payload(*, team: Team, period: Period) -> dict[str, Any]:
 
 
 def _require_team_writer(request: Request, team: Team | None) -> None:
-    if not can_write_team(actor=request.user, team=team):  # type: ignore[arg-type]
+    if not can_write_team(actor=_actor(request), team=team):
         raise PermissionDenied(_("Only the team's managers and admins can set these."))
 
 
@@ -167,14 +172,14 @@ class QuotaViewSet(
     ordering = ["period", "id"]
 
     def get_queryset(self) -> QuerySet[Quota]:
-        return quotas_visible_to(user=self.request.user).order_by("period", "id")  # type: ignore[arg-type]
+        return quotas_visible_to(user=_actor(self.request)).order_by("period", "id")
 
     def _check_write(self, quota: Quota) -> None:
-        user = self.request.user
+        user = _actor(self.request)
         allowed = (
-            can_write_user_quota(actor=user, user=quota.user)  # type: ignore[arg-type]
-            if quota.user_id
-            else can_write_team(actor=user, team=quota.team)  # type: ignore[arg-type]
+            can_write_user_quota(actor=user, user=quota.user)
+            if quota.user is not None
+            else can_write_team(actor=user, team=quota.team)
         )
         if not allowed:
             raise PermissionDenied(_("Only the rep's managers and admins can change this quota."))
@@ -184,13 +189,13 @@ class QuotaViewSet(
         s.validated(data)
         v = data.validated_data
         user, team = v.get("user"), v.get("team")
-        if user is not None and not can_write_user_quota(actor=request.user, user=user):  # type: ignore[arg-type]
+        if user is not None and not can_write_user_quota(actor=_actor(request), user=user):
             raise PermissionDenied(_("Only the rep's managers and admins can set their quotas."))
         if team is not None:
             _require_team_writer(request, team)
         owner = {"user": user} if user is not None else {"team": team}
         existed = Quota.objects.filter(period=v["period"].key, stage=v["stage"], **owner).exists()
-        quota = quota_set(period=v["period"], stage=v["stage"], value=v["value"], actor=request.user, **owner)
+        quota = quota_set(period=v["period"], stage=v["stage"], value=v["value"], actor=_actor(request), **owner)
         return Response(
             s.QuotaSerializer(quota).data, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         )
@@ -206,7 +211,7 @@ class QuotaViewSet(
             value=data.validated_data["value"],
             user=quota.user,
             team=quota.team,
-            actor=request.user,
+            actor=_actor(request),
         )
         return Response(s.QuotaSerializer(quota).data)
 
@@ -214,7 +219,7 @@ class QuotaViewSet(
         quota = self.get_object()
         self._check_write(quota)
         quota_set(
-            period=quota.period, stage=quota.stage, value=None, user=quota.user, team=quota.team, actor=request.user
+            period=quota.period, stage=quota.stage, value=None, user=quota.user, team=quota.team, actor=_actor(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -243,7 +248,7 @@ class QuotaViewSet(
         team = data.validated_data["team"]
         _require_team_writer(request, team)
         period = data.validated_data["period"]
-        quotas_set_grid(period=period, team=team, grid=data.validated_data["grid"], actor=request.user)
+        quotas_set_grid(period=period, team=team, grid=data.validated_data["grid"], actor=_actor(request))
         return Response(s.GridSerializer(_grid_payload(team=team, period=period)).data)
 
     @extend_schema(request=s.ApplyTemplateSerializer, responses={200: s.GridSerializer, 400: BAD_INPUT})
@@ -254,7 +259,7 @@ class QuotaViewSet(
         s.validated(data)
         team, period = data.validated_data["team"], data.validated_data["period"]
         _require_team_writer(request, team)
-        template_apply(period=period, team=team, template=data.validated_data.get("template"), actor=request.user)
+        template_apply(period=period, team=team, template=data.validated_data.get("template"), actor=_actor(request))
         return Response(s.GridSerializer(_grid_payload(team=team, period=period)).data)
 
     @extend_schema(request=s.CopyPreviousSerializer, responses={200: s.CopyResultSerializer, 400: BAD_INPUT})
@@ -265,7 +270,7 @@ class QuotaViewSet(
         s.validated(data)
         team, period = data.validated_data["team"], data.validated_data["period"]
         _require_team_writer(request, team)
-        copied = quotas_copy_from_previous(period=period, team=team, actor=request.user)
+        copied = quotas_copy_from_previous(period=period, team=team, actor=_actor(request))
         return Response(s.CopyResultSerializer({**_grid_payload(team=team, period=period), "copied": copied}).data)
 
 
@@ -298,19 +303,19 @@ class TemplateViewSet(
         return QuotaTemplate.objects.prefetch_related("lines").order_by("-is_default", "name")
 
     def _check_write(self, template: QuotaTemplate | None = None) -> None:
-        user = self.request.user
-        if user.is_superuser:  # type: ignore[union-attr]
+        user = _actor(self.request)
+        if user.is_superuser:
             return
         if template is not None and template.is_default:
             raise PermissionDenied(_("Only admins can change the default ladder."))
-        if not is_manager(user=user):  # type: ignore[arg-type]
+        if not is_manager(user=user):
             raise PermissionDenied(_("Only managers and admins can manage templates."))
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         self._check_write()
         data = s.TemplateWriteSerializer(data=request.data)
         s.validated(data)
-        template = template_create(actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        template = template_create(actor=_actor(request), **data.validated_data)
         template = self.get_queryset().get(pk=template.pk)
         return Response(s.TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
 
@@ -319,13 +324,13 @@ class TemplateViewSet(
         self._check_write(template)
         data = s.TemplatePatchSerializer(data=request.data)
         s.validated(data)
-        template_update(template=template, actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        template_update(template=template, actor=_actor(request), **data.validated_data)
         return Response(s.TemplateSerializer(self.get_queryset().get(pk=template.pk)).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         template = self.get_object()
         self._check_write(template)
-        template_delete(template=template, actor=request.user)  # type: ignore[arg-type]
+        template_delete(template=template, actor=_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -352,7 +357,7 @@ STANDINGS_PARAMS = [
 
 
 def standings_payload(request: Request, period: Period) -> dict[str, Any]:
-    scope = Scope.from_params(request.query_params, viewer=request.user)  # type: ignore[arg-type]
+    scope = Scope.from_params(request.query_params, viewer=_actor(request))
     tiers, rows = tier_standings(scope=scope, period=period)
 
     def ref(tier: IncentiveTier | None) -> dict[str, Any] | None:
@@ -414,9 +419,7 @@ class TierViewSet(
     ordering = ["period", "measure", "threshold", "id"]
 
     def get_queryset(self) -> QuerySet[IncentiveTier]:
-        return tiers_visible_to(user=self.request.user).order_by(  # type: ignore[arg-type]
-            "period", "measure", "threshold", "id"
-        )
+        return tiers_visible_to(user=_actor(self.request)).order_by("period", "measure", "threshold", "id")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
@@ -430,7 +433,7 @@ class TierViewSet(
         data = s.TierWriteSerializer(data=request.data, context={"request": request})
         s.validated(data)
         _require_team_writer(request, data.validated_data.get("team"))
-        tier = tier_set(actor=request.user, **data.validated_data)  # type: ignore[arg-type]
+        tier = tier_set(actor=_actor(request), **data.validated_data)
         return Response(s.TierSerializer(tier).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -450,14 +453,14 @@ class TierViewSet(
             threshold=v.get("threshold", tier.threshold),
             name=v.get("name", tier.name),
             reward=v.get("reward", tier.reward),
-            actor=request.user,  # type: ignore[arg-type]
+            actor=_actor(request),
         )
         return Response(s.TierSerializer(tier).data)
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         tier = self.get_object()
         _require_team_writer(request, tier.team)
-        tier_delete(tier=tier, actor=request.user)  # type: ignore[arg-type]
+        tier_delete(tier=tier, actor=_actor(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(parameters=STANDINGS_PARAMS, responses={200: s.StandingsSerializer, 400: BAD_INPUT, 404: NOT_FOUND})

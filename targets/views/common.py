@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 from salesladder.org.context_processors import REP, user_role
 from salesladder.org.models import Team
 from salesladder.org.selectors import managed_team_ids
@@ -17,12 +18,12 @@ from targets.periods import Period, PeriodKind
 from targets.quota_selectors import period_from_key
 
 
-def is_lead(request: HttpRequest) -> bool:
+def is_lead(request: AuthedRequest) -> bool:
     """Managers and admins run teams; reps do not."""
     return user_role(request.user) != REP
 
 
-def visible_teams(request: HttpRequest) -> list[Team]:
+def visible_teams(request: AuthedRequest) -> list[Team]:
     """Teams a manager runs (with sub-teams), every team for admins. One query (plus the cached scope)."""
     qs = (
         Team.objects.all()
@@ -57,7 +58,7 @@ class TeamChoice:
         return out
 
 
-def pick_team(request: HttpRequest, param: str = "team") -> TeamChoice:
+def pick_team(request: AuthedRequest, param: str = "team") -> TeamChoice:
     """``?team=<id>`` among the visible teams (404 outside them); default: the first top-level one."""
     teams = visible_teams(request)
     raw = (request.GET.get(param) or request.POST.get(param) or "").strip()

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET
 
 from pipeline.models import Deal, Stage
 from pipeline.selectors import stage_configs
+from salesladder.http import AuthedRequest
 from targets.dashboard import (
     STALE_LISTED,
     TeamDashboard,
@@ -74,7 +75,7 @@ def drill_url(choice: TeamChoice, period: Period, stage: str, *, user: int | Non
     return f"{reverse('dashboard_deals')}?{urlencode(params)}"
 
 
-def _lead_or_redirect(request: HttpRequest) -> HttpResponse | None:
+def _lead_or_redirect(request: AuthedRequest) -> HttpResponse | None:
     if not is_lead(request):
         return redirect("pipeline:board")
     return None
@@ -160,7 +161,7 @@ def _chart_data(data: TeamDashboard, labels: dict[str, str]) -> dict[str, Any]:
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthedRequest) -> HttpResponse:
     if (response := _lead_or_redirect(request)) is not None:
         return response
     choice = pick_team(request)
@@ -219,7 +220,7 @@ def _section_context(request: HttpRequest, section: str, choice: TeamChoice, per
 
 @login_required
 @require_GET
-def dashboard_section(request: HttpRequest, section: str) -> HttpResponse:
+def dashboard_section(request: AuthedRequest, section: str) -> HttpResponse:
     """A part of the dashboard loaded after the page: ``trend``, ``stale`` or ``tiers``."""
     if section not in SECTIONS or not is_lead(request):
         raise Http404
@@ -333,7 +334,7 @@ def _export_rows(table: str, choice: TeamChoice, period: Period) -> tuple[list[s
 
 @login_required
 @require_GET
-def dashboard_export(request: HttpRequest, table: str) -> HttpResponse:
+def dashboard_export(request: AuthedRequest, table: str) -> HttpResponse:
     if table not in EXPORTS or not is_lead(request):
         raise Http404
     choice = pick_team(request)
@@ -375,7 +376,7 @@ def _drill_deals(request: HttpRequest, choice: TeamChoice, period: Period, stage
 
 @login_required
 @require_GET
-def dashboard_deals(request: HttpRequest) -> HttpResponse:
+def dashboard_deals(request: AuthedRequest) -> HttpResponse:
     """The deals behind one dashboard figure: ``?team&period&stage[&user][&view=cohort]``."""
     if not is_lead(request):
         raise Http404
@@ -412,6 +413,6 @@ def dashboard_deals(request: HttpRequest) -> HttpResponse:
         "page_obj": page,
         "deals": page.object_list,
         "csv_url": f"{request.path}?{urlencode({**request.GET.dict(), 'format': 'csv'})}",
-        "back_url": f"{reverse('dashboard')}?{urlencode({'team': choice.team.pk, 'period': period.key})}",
+        "back_url": f"{reverse('dashboard')}?{urlencode({'team': str(choice.team.pk), 'period': period.key})}",
     }
     return render(request, "targets/dashboard_deals.html", context)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from pipeline.models import Stage
 from salesladder.errors import DomainError
+from salesladder.http import AuthedRequest
 from targets.models import QuotaTemplate
 from targets.periods import Period
 from targets.planner import MAX_SIGNINGS, plan
@@ -33,7 +34,7 @@ from targets.views.dashboard import _labels
 STAGES: list[str] = list(Stage.values)
 
 
-def _require_lead(request: HttpRequest) -> None:
+def _require_lead(request: AuthedRequest) -> None:
     if not is_lead(request):
         raise Http404
 
@@ -63,7 +64,7 @@ def _grid_rows(choice: TeamChoice, period: Period, posted: dict[str, str] | None
 
 
 def _context(
-    request: HttpRequest,
+    request: AuthedRequest,
     choice: TeamChoice,
     period: Period,
     period_error: str = "",
@@ -100,8 +101,8 @@ def _context(
     return context
 
 
-def _posted_grid(request: HttpRequest, choice: TeamChoice) -> tuple[dict[int, dict[str, Any]], dict[str, str]]:
-    posted = {k: v for k, v in request.POST.items() if k.startswith("q-")}
+def _posted_grid(request: AuthedRequest, choice: TeamChoice) -> tuple[dict[int, dict[str, Any]], dict[str, str]]:
+    posted = {k: v for k, v in request.POST.dict().items() if k.startswith("q-")}
     grid: dict[int, dict[str, Any]] = {}
     for key, value in posted.items():
         _q, uid, stage = key.split("-", 2) if key.count("-") >= 2 else ("", "", "")
@@ -114,7 +115,7 @@ def _posted_grid(request: HttpRequest, choice: TeamChoice) -> tuple[dict[int, di
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def targets_page(request: HttpRequest) -> HttpResponse:
+def targets_page(request: AuthedRequest) -> HttpResponse:
     _require_lead(request)
     choice = pick_team(request)
     period, period_error = pick_period(request)
@@ -166,7 +167,7 @@ def targets_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def planner(request: HttpRequest) -> HttpResponse:
+def planner(request: AuthedRequest) -> HttpResponse:
     """``?team&period&signings[&user]``: entries each rung needs for a signing goal (htmx partial or page)."""
     _require_lead(request)
     choice = pick_team(request)
