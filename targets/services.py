@@ -86,10 +86,11 @@ def closed_periods(as_of: date) -> list[Period]:
 
 def team_closure() -> list[tuple[int, int]]:
     """``[(team, ancestor-or-self)]`` for every team. One query; teams are few."""
-    parent = dict(Team.objects.values_list("pk", "parent_id"))
+    parent: dict[int, int | None] = dict(Team.objects.values_list("pk", "parent_id"))
     pairs = []
     for team in parent:
-        node, seen = team, set()
+        node: int | None = team
+        seen: set[int] = set()
         while node is not None and node not in seen:
             seen.add(node)
             pairs.append((team, node))
@@ -372,7 +373,7 @@ def stale_flags_update(*, as_of: date | None = None) -> int:
     # an older day does not rewind them.
     at = min(now, end_of_day(as_of)) if as_of and as_of >= org_today() - timedelta(days=1) else now
     cutoffs = [
-        When(stage=stage, then=Value(at - timedelta(days=days)))
+        When(stage=stage, then=Value(at - timedelta(days=days or 0)))
         for stage, days in StageConfig.objects.filter(stale_days__isnull=False).values_list("stage", "stale_days")
     ]
     if not cutoffs:

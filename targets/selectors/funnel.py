@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import Q
 
@@ -74,9 +75,9 @@ def funnel(*, scope: Scope, period: Period, as_of: date | None = None) -> Funnel
     medians_as_of = None
     if rows:  # last night's figures + what happened since (exact: the history is append-only)
         assert base is not None
-        prev = {"max_id": base.max_id, "prev_cutoff": end_of_day(base.as_of)}
-        entered = _plus(rows, scope, "entered", sql.entered_delta(g, start=start, cutoff=cutoff, **prev))
-        reached = sql.cohort_delta(g, start=start, cutoff=cutoff, reached_by=end_of_day(as_of), **prev)
+        since: dict[str, Any] = {"max_id": base.max_id, "prev_cutoff": end_of_day(base.as_of)}
+        entered = _plus(rows, scope, "entered", sql.entered_delta(g, start=start, cutoff=cutoff, **since))
+        reached = sql.cohort_delta(g, start=start, cutoff=cutoff, reached_by=end_of_day(as_of), **since)
         cohort = _plus(rows, scope, "cohort_reached", reached)
         median = {st: r.median_days_in_stage for (_t, _i, st), r in rows.items() if r.median_days_in_stage is not None}
         medians_as_of = base.as_of
@@ -155,9 +156,11 @@ def attainment(*, scope: Scope, period: Period, as_of: date | None = None) -> At
     base = latest_base(period=period, as_of=as_of)
     keys = [(ScopeType.USER.value, pk) for pk in rep_ids] + [(scope.type, scope.id)]
     base_rows = _base_rows(base, period, keys) if base else {}
-    prev = {"max_id": base.max_id, "prev_cutoff": end_of_day(base.as_of)} if base_rows and base else None
-    if prev:  # last night's rows + the deals that newly qualify since (see funnel)
-        delta = sql.entered_delta(sql.group_users(rep_ids), start=start, cutoff=cutoff, **prev)
+    since: dict[str, Any] | None = (
+        {"max_id": base.max_id, "prev_cutoff": end_of_day(base.as_of)} if base_rows and base else None
+    )
+    if since:  # last night's rows + the deals that newly qualify since (see funnel)
+        delta = sql.entered_delta(sql.group_users(rep_ids), start=start, cutoff=cutoff, **since)
         per_rep = {
             (pk, s): base_rows[(ScopeType.USER, pk, s)].entered + delta.get((pk, s), 0)
             for pk in rep_ids
@@ -184,9 +187,9 @@ def attainment(*, scope: Scope, period: Period, as_of: date | None = None) -> At
         totals_quota = {s: q for (pk, s), q in quotas.items() if pk == scope.id}
     else:
         g = grouping_for(scope, team_ids)
-        if prev:
+        if since:
             totals_entered = _plus(
-                base_rows, scope, "entered", sql.entered_delta(g, start=start, cutoff=cutoff, **prev)
+                base_rows, scope, "entered", sql.entered_delta(g, start=start, cutoff=cutoff, **since)
             )
         else:
             totals_entered = _by_stage(sql.entered_counts(g, start=start, cutoff=cutoff), scope.id)

@@ -63,7 +63,7 @@ def stale_q(*, now=None) -> Q:  # type: ignore[no-untyped-def]
     now = now or timezone.now()
     q = Q(pk__in=[])
     for stage, days in StageConfig.objects.filter(stale_days__isnull=False).values_list("stage", "stale_days"):
-        cutoff = now - timedelta(days=days)
+        cutoff = now - timedelta(days=days or 0)
         q |= Q(stage=stage) & (
             Q(last_activity_at__lt=cutoff) | (Q(last_activity_at__isnull=True) & Q(created_at__lt=cutoff))
         )
