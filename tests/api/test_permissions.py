@@ -200,3 +200,26 @@ def test_me(world: World, client_for, actor: str):
         assert body["token"] is None
     if actor == "manager":
         assert set(body["managed_teams"]) == {world.org.east.pk, world.org.east_north.pk}
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_transition_actions_on_daves_deal(world: World, client_for, actor: str):
+    deal = world.by_rep["dave"].deal
+    activity = world.by_rep["dave"].activity
+    client = client_for(actor)
+
+    lose = client.post(f"/api/v1/deals/{deal.pk}/lose/", {"reason": "price"}, format="json")
+    reopen = client.post(f"/api/v1/deals/{deal.pk}/reopen/")
+    complete = client.post(f"/api/v1/activities/{activity.pk}/complete/")
+
+    codes = (lose.status_code, reopen.status_code, complete.status_code)
+    if actor in UNAUTHENTICATED:
+        assert codes == (401, 401, 401)
+    elif actor in CANNOT_WRITE:
+        assert codes == (403, 403, 403)
+    elif "dave" in VISIBLE_REPS[actor]:
+        assert codes == (200, 200, 200)
+    else:
+        assert codes == (404, 404, 404)
+    deal.refresh_from_db()
+    assert deal.status == "open"
