@@ -123,9 +123,34 @@ class Lead:
         return (self.company or self.contact_name or self.email or f"{self.source} {self.external_id}")[:200]
 
 
+def _storable(text: str) -> str:
+    """``text`` without what PostgreSQL cannot hold: NUL characters and lone UTF-16 surrogates."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _storable_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return _storable(value)
+    if isinstance(value, dict):
+        return {_storable(str(k)): _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable_json(v) for v in value]
+    return value
+
+
 def payload_of(raw: Any) -> dict[str, Any]:
-    """What is stored in the intake record: the object as sent (or the bad value, wrapped)."""
-    return dict(raw) if isinstance(raw, dict) else {"value": raw}
+    """What is stored in the intake record: the object as sent (or the bad value, wrapped).
+
+    Characters no database text column can hold are replaced, so a quarantined lead is always kept.
+    """
+    payload = raw if isinstance(raw, dict) else {"value": raw}
+    return _storable_json(payload)
 
 
 def clean_lead(raw: Any, *, index: int, source_default: str | None = None) -> tuple[Lead | None, dict[str, list[str]]]:
@@ -151,6 +176,9 @@ def clean_lead(raw: Any, *, index: int, source_default: str | None = None) -> tu
             errors[name] = [_("Must be a string.")]
             continue
         value = value.strip()
+        if _storable(value) != value:
+            errors[name] = [_("Contains characters that cannot be stored (NUL or an unpaired surrogate).")]
+            continue
         if len(value) > _MAX_LENGTH[name]:
             errors[name] = [_("Ensure this field has no more than %(max)d characters.") % {"max": _MAX_LENGTH[name]}]
             continue

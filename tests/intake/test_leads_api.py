@@ -232,3 +232,21 @@ def test_an_admin_gate_on_prep_applies_to_intake_too(org):
     assert [r["status"] for r in results] == ["error", "created"]
     assert results[0]["errors"] == {"amount": ["Amount must be greater than zero to enter this stage."]}
     assert Deal.objects.count() == 1
+
+
+def test_characters_a_database_cannot_hold_are_field_errors_and_the_item_is_still_quarantined(org):
+    # given: a NUL character in a value and in a key (PostgreSQL text cannot store U+0000)
+    client = TokenClient(org.manager, team=org.east)
+    bad = {**lead(1, company="Acme\u0000 Ltd"), "extra\u0000key": ["\u0000"]}
+
+    # when
+    response = client.post({"leads": [bad, lead(2)]})
+
+    # then: the bad item is a field error, kept in quarantine; the good one is created
+    assert response.status_code == 201
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["error", "created"]
+    assert list(results[0]["errors"]) == ["company"]
+    record = IntakeRecord.objects.get(status="error")
+    assert record.payload["company"] == "Acme\ufffd Ltd"
+    assert "extra\ufffdkey" in record.payload
