@@ -174,12 +174,13 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
     for g in u.groupings() if previous else []:  # incremental: the deals that newly qualify, per scope type
         assert prev is not None
         prev_eod = end_of_day(prev.as_of)
-        entered.update(
-            _keyed(
-                g.scope_type,
-                sql.entered_delta(g, start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=prev_eod),
+        if fresh:  # entered counts only read the period: nothing new in it, nothing to add
+            entered.update(
+                _keyed(
+                    g.scope_type,
+                    sql.entered_delta(g, start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=prev_eod),
+                )
             )
-        )
         cohort.update(
             _keyed(
                 g.scope_type,
