@@ -3,8 +3,10 @@ absent from lists. Writes go through the services with channel ``api``."""
 
 from __future__ import annotations
 
+from functools import cached_property, partial
 from typing import Any
 
+from django.core.paginator import Paginator as DjangoPaginator
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -54,6 +56,18 @@ from salesladder.api.schema import CONFLICT
 from salesladder.errors import DomainError
 
 WRITE_METHODS = ["get", "post", "patch", "head", "options"]
+
+
+class _PlainCountPaginator(DjangoPaginator):
+    """Counts ``count_queryset`` (the same rows, without the joins added for display)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count_queryset: QuerySet, **kwargs: Any) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self._count_queryset = count_queryset
+
+    @cached_property
+    def count(self) -> int:
+        return self._count_queryset.count()
 
 
 class _ScopedViewSet(viewsets.GenericViewSet):
@@ -170,13 +184,12 @@ class DealViewSet(
         return deal_list_queryset(deals_visible_to(user=self.request.user))  # type: ignore[arg-type]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Count and pick the page's ids on the deal table alone (no joins, a narrow sort), then load the
-        # page's rows with their names joined in: three small queries, whatever the number of deals.
-        scoped = deals_visible_to(user=request.user)  # type: ignore[arg-type]
-        ids = list(self.paginate_queryset(self.filter_queryset(scoped).values_list("pk", flat=True)) or [])
-        rows = {deal.pk: deal for deal in deal_list_queryset(Deal.objects.filter(pk__in=ids))}
-        data = DealSerializer([rows[pk] for pk in ids], many=True).data
-        return self.get_paginated_response(data)
+        # Two queries whatever the number of deals: the count on the deal table alone (the joins for the
+        # names would make it scan them all), then the page with the names joined in.
+        plain = self.filter_queryset(deals_visible_to(user=request.user))  # type: ignore[arg-type]
+        self.paginator.django_paginator_class = partial(_PlainCountPaginator, count_queryset=plain)  # type: ignore[union-attr]
+        page = self.paginate_queryset(deal_list_queryset(plain))
+        return self.get_paginated_response(DealSerializer(page, many=True).data)
 
     def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:
         deal = self.get_queryset().get(pk=deal.pk)
