@@ -50,18 +50,17 @@ class Period:
     @classmethod
     def parse(cls, key: str) -> Period:
         key = (key or "").strip().upper()
-        if m := _MONTH.match(key):
-            year, month = int(m[1]), int(m[2])
-            if 1 <= month <= 12:
-                return cls.month_of(date(year, month, 1))
-        elif m := _WEEK.match(key):
-            year, week = int(m[1]), int(m[2])
-            try:
-                return cls.week_of(date.fromisocalendar(year, week, 1))
-            except ValueError:
-                pass
-        elif m := _QUARTER.match(key):
-            return cls.quarter_of(date(int(m[1]), (int(m[2]) - 1) * 3 + 1, 1))
+        try:
+            if m := _MONTH.match(key):
+                year, month = int(m[1]), int(m[2])
+                if 1 <= month <= 12:
+                    return cls.month_of(date(year, month, 1))
+            elif m := _WEEK.match(key):
+                return cls.week_of(date.fromisocalendar(int(m[1]), int(m[2]), 1))
+            elif m := _QUARTER.match(key):
+                return cls.quarter_of(date(int(m[1]), (int(m[2]) - 1) * 3 + 1, 1))
+        except (ValueError, OverflowError):
+            pass  # year 0, week 53 of a 52-week year, a period running past year 9999
         raise DomainError({"period": [_("Use a month (2026-11), an ISO week (2026-W48) or a quarter (2026-Q4).")]})
 
     @classmethod
