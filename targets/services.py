@@ -160,7 +160,7 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
     cohort: dict[Key, int] = {}
     median: dict[Key, float] = {}
     previous = _previous_rows(period, prev) if prev else {}
-    mode = "incremental" if previous else "full"
+    mode = "incremental" if previous else "full"  # incremental: recomputed because something is new
     fresh = True
     if previous:
         assert prev is not None
@@ -171,36 +171,38 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
             key: row.median_days_in_stage for key, row in previous.items() if row.median_days_in_stage is not None
         }
         mode = "unchanged"  # incremental, and nothing new inside the period
-    for g in u.groupings() if previous else []:  # incremental: the deals that newly qualify, per scope type
+    # A period with nothing new keeps its entered counts and adds the cohort deals that reached a rung
+    # since (a cohort's reach runs past the period end). A period with new transitions is recomputed in
+    # one pass per figure: with a day's moves spread over every rep, that is cheaper than per-scope deltas.
+    use_delta = bool(previous) and not fresh
+    for g in u.groupings() if use_delta else []:
         assert prev is not None
-        prev_eod = end_of_day(prev.as_of)
-        if fresh:  # entered counts only read the period: nothing new in it, nothing to add
-            entered.update(
-                _keyed(
-                    g.scope_type,
-                    sql.entered_delta(g, start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=prev_eod),
-                )
-            )
         cohort.update(
             _keyed(
                 g.scope_type,
                 sql.cohort_delta(
-                    g, start=start, cutoff=cutoff, reached_by=reached_by, max_id=prev.max_id, prev_cutoff=prev_eod
+                    g,
+                    start=start,
+                    cutoff=cutoff,
+                    reached_by=reached_by,
+                    max_id=prev.max_id,
+                    prev_cutoff=end_of_day(prev.as_of),
                 ),
             )
         )
-    if not previous:  # full: one pass per figure for every scope at once
+    if not use_delta:
         entered = sql.entered_all(u.closure, start=start, cutoff=cutoff)
         cohort = sql.cohort_all(u.closure, start=start, cutoff=cutoff, reached_by=reached_by)
     if fresh:
         median = sql.median_days_all(u.closure, start=start, cutoff=cutoff)
+    base = previous if use_delta else {}
     quotas = _quotas(period, u)
     extra_users = {sid for (st, sid, _s) in [*entered, *previous] if st == ScopeType.USER}
     rows = []
     for scope_type, scope_id in u.keys(extra_users):
         for stage in STAGES:
             key = (scope_type, scope_id, stage)
-            old = previous.get(key)
+            old = base.get(key)
             rows.append(
                 FunnelSnapshot(
                     scope_type=scope_type,
