@@ -8,16 +8,34 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.models import Account, Activity, ActivityKind, Contact, Deal, DealStatus, Stage
 from salesladder.org.models import Team, User
+from salesladder.org.selectors import team_descendant_ids, teams_visible_to, users_visible_to
+
+
+# The choices of the owner/team filters are the caller's own scope, so an id outside it is rejected
+# exactly like an id that does not exist (no existence leak through the filters).
+def _visible_users(request: HttpRequest | None) -> QuerySet[User]:
+    if request is None or not request.user.is_authenticated:
+        return User.objects.none()
+    return users_visible_to(user=request.user)  # type: ignore[arg-type]  # narrowed by is_authenticated
+
+
+def _visible_teams(request: HttpRequest | None) -> QuerySet[Team]:
+    if request is None or not request.user.is_authenticated:
+        return Team.objects.none()
+    return teams_visible_to(user=request.user)  # type: ignore[arg-type]  # narrowed by is_authenticated
 
 
 class DealFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.all())
-    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.all())
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=_visible_users)
+    team = django_filters.ModelChoiceFilter(
+        label=_("Team"), queryset=_visible_teams, method="filter_team", help_text=_("Includes its sub-teams.")
+    )
     stage = django_filters.MultipleChoiceFilter(label=_("Stage"), choices=Stage.choices)
     status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=DealStatus.choices)
     source = django_filters.CharFilter(label=_("Source"), field_name="source")
@@ -34,6 +52,11 @@ class DealFilterSet(django_filters.FilterSet):
         model = Deal
         fields = ["search", "owner", "team", "stage", "status", "source", "created_after", "updated_after"]
 
+    def filter_team(self, queryset: QuerySet[Deal], name: str, value: Team | None) -> QuerySet[Deal]:
+        if value is None:
+            return queryset
+        return queryset.filter(team_id__in=team_descendant_ids(team_ids=[value.pk]))
+
     def filter_search(self, queryset: QuerySet[Deal], name: str, value: str) -> QuerySet[Deal]:
         value = value.strip()
         if not value:
@@ -48,7 +71,7 @@ class DealFilterSet(django_filters.FilterSet):
 
 class AccountFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=User.objects.all())
+    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=_visible_users)
 
     class Meta:
         model = Account

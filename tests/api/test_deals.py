@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import json
+import re
 
 import pytest
 
@@ -260,13 +262,33 @@ def test_filters(many: World):
 
 def test_filters_never_reveal_other_scopes(many: World):
     client = session_client(many.org.alice)
-    # dave's deals exist, but filtering by him shows nothing more than alice's scope holds.
+    # dave and West exist, but outside alice's scope they answer exactly like ids that do not exist.
     by_owner = client.get("/api/v1/deals/", {"owner": many.org.dave.pk})
+    by_missing_owner = client.get("/api/v1/deals/", {"owner": 999_999})
     by_team = client.get("/api/v1/deals/", {"team": many.org.west.pk})
+    by_missing_team = client.get("/api/v1/deals/", {"team": 999_999})
     by_search = client.get("/api/v1/deals/", {"search": "dave"})
-    assert by_owner.json()["results"] == []
-    assert by_team.json()["results"] == []
+    assert by_owner.status_code == by_missing_owner.status_code == 400
+    assert by_owner.json()["errors"].keys() == {"owner"}
+    assert _without_ids(by_owner.json()) == _without_ids(by_missing_owner.json())
+    assert by_team.status_code == by_missing_team.status_code == 400
+    assert _without_ids(by_team.json()) == _without_ids(by_missing_team.json())
     assert by_search.json()["results"] == []
+
+
+def _without_ids(body: dict) -> str:
+    return re.sub(r"\d+", "N", json.dumps(body, sort_keys=True))
+
+
+def test_team_filter_includes_sub_teams(many: World):
+    client = session_client(many.org.manager)
+    nina_deal = make_deal(owner=many.org.nina)
+
+    ids = [
+        d["id"] for d in client.get("/api/v1/deals/", {"team": many.org.east.pk, "page_size": 500}).json()["results"]
+    ]
+
+    assert nina_deal.pk in ids
 
 
 def test_bad_filter_values_are_400(many: World):
