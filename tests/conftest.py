@@ -8,7 +8,14 @@ service fails the run instead, so CI never passes on skipped checks.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -118,3 +125,79 @@ def org(db) -> Org:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def password() -> str:
     return PASSWORD
+
+
+@dataclass
+class RealWorker:
+    """A ``celery worker`` subprocess on its own queue, sharing the test database; ``client`` sends to it."""
+
+    queue: str
+    client: Any
+    log_path: Path
+
+    def send(self, name: str, *args: Any) -> Any:
+        return self.client.send_task(name, args=list(args), queue=self.queue)
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text()[-3000:]
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    user, password = quote(db["USER"] or ""), quote(db["PASSWORD"] or "")
+    return f"postgres://{user}:{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def real_worker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RealWorker]:
+    """Start a real Celery worker for a ``celery_worker``-marked, ``transaction=True`` test.
+
+    Tasks go through the broker in SALESLADDER_TEST_BROKER_URL via a separate client app, so the
+    project's app keeps its eager default for every other test.
+    """
+    from celery import Celery
+
+    broker = os.environ["SALESLADDER_TEST_BROKER_URL"]
+    queue = f"test-{request.node.name[:30]}-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "true"),
+    }
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "salesladder",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        client = Celery("salesladder-test-client", broker=broker, backend=broker)
+        try:
+            yield RealWorker(queue=queue, client=client, log_path=log_path)
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+            client.close()
