@@ -2,7 +2,7 @@
 
 ``quota_for`` answers a scope's ladder for a period: a rep's own rows; a team's explicit rows where
 set and otherwise the sum of the quotas of every rep in the team and its sub-teams (explicit rows of
-sub-teams do not roll up); the organisation's is the sum over all reps.
+sub-teams do not roll up); the organisation's is the sum of every rep quota of the period.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.models import Stage
 from salesladder.errors import DomainError
 from salesladder.org.models import Membership, Role, Team, User
 from salesladder.org.selectors import managed_team_ids, team_descendant_ids
-from targets.models import IncentiveTier, Quota, QuotaTemplate, TierMeasure
+from targets.models import IncentiveTier, Quota, QuotaTemplate, ScopeType, TierMeasure
 from targets.periods import Period
+from targets.selectors.quotas import scope_quota
+from targets.selectors.scope import Scope
 
 STAGES: list[str] = list(Stage.values)
 MIN_YEAR, MAX_YEAR = 1970, 2999
@@ -56,33 +58,13 @@ def default_ladder() -> dict[str, int]:
     return dict(template.lines.values_list("stage", "value"))
 
 
-def _scope_parts(scope: Any) -> tuple[str, int]:
-    kind = str(getattr(scope, "type", getattr(scope, "scope_type", "")))
-    return kind, int(getattr(scope, "id", getattr(scope, "scope_id", 0)) or 0)
+def quota_for(*, scope: Scope, period: Period) -> dict[str, int]:
+    """``{stage: quota}`` for the stages that have one (a rep, a team or the organisation).
 
-
-def quota_for(*, scope: Any, period: Period) -> dict[str, int]:
-    """``{stage: quota}`` for the stages that have one (a rep, a team or the organisation)."""
-    kind, scope_id = _scope_parts(scope)
-    rows = Quota.objects.filter(period=period.key)
-    if kind == "user":
-        return dict(rows.filter(user_id=scope_id).values_list("stage", "value"))
-    if kind == "team":
-        team_ids = team_descendant_ids(team_ids=[scope_id])
-        members = Membership.objects.filter(team_id__in=team_ids, role=Role.REP).values("user_id")
-        agg = (
-            rows.filter(Q(team_id=scope_id) | Q(user_id__in=members))
-            .values("stage")
-            .annotate(
-                explicit=Sum("value", filter=Q(team_id=scope_id)),
-                n_explicit=Count("pk", filter=Q(team_id=scope_id)),
-                members=Sum("value", filter=Q(user__isnull=False)),
-            )
-        )
-        return {r["stage"]: (r["explicit"] if r["n_explicit"] else r["members"]) or 0 for r in agg}
-    reps = Membership.objects.filter(role=Role.REP).values("user_id")
-    totals = rows.filter(user_id__in=reps).values("stage").annotate(total=Sum("value"))
-    return {r["stage"]: r["total"] or 0 for r in totals}
+    The same figure the funnel and attainment use: one implementation, ``targets.selectors.quotas``.
+    """
+    team_ids = team_descendant_ids(team_ids=[scope.id]) if scope.type == ScopeType.TEAM else ()
+    return scope_quota(scope=scope, period=period, team_ids=team_ids)
 
 
 @dataclass(frozen=True)
