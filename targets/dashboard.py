@@ -141,18 +141,15 @@ class TrendRow:
 
 
 def team_trend(*, team: Team, team_ids: set[int], period: Period, n: int = TREND_PERIODS) -> list[TrendRow]:
-    """entered(s) of the team in each of the ``n`` periods ending with ``period``, oldest first. ``n`` queries."""
-    group = sql.group_team(team.pk, team_ids)
+    """entered(s) of the team in each of the ``n`` periods ending with ``period``, oldest first. One query."""
     today = org_today()
-    rows = []
-    for p in period.last(n):
-        start, cutoff = window(p, today)
-        if start >= cutoff:  # a period that has not begun
-            rows.append(TrendRow(p, dict.fromkeys(STAGES, 0)))
-            continue
-        counts = sql.entered_counts(group, start=start, cutoff=cutoff)
-        rows.append(TrendRow(p, {s: counts.get((team.pk, s), 0) for s in STAGES}))
-    return rows
+    periods = period.last(n)
+    windows = {i: window(p, today) for i, p in enumerate(periods)}
+    begun = {i: w for i, w in windows.items() if w[0] < w[1]}  # a period that has not begun counts nothing
+    order = sorted(begun)
+    counts = sql.entered_counts_by_window(sql.group_team(team.pk, team_ids), windows=[begun[i] for i in order])
+    by_period = {i: counts[k] for k, i in enumerate(order)}
+    return [TrendRow(p, {s: by_period.get(i, {}).get((team.pk, s), 0) for s in STAGES}) for i, p in enumerate(periods)]
 
 
 @dataclass(frozen=True)

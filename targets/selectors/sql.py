@@ -132,6 +132,30 @@ def entered_counts(g: Grouping, *, start: datetime, cutoff: datetime) -> Counts:
     return {(int(scope_id), stage): int(n) for scope_id, stage, n in rows}
 
 
+def entered_counts_by_window(g: Grouping, *, windows: Sequence[tuple[datetime, datetime]]) -> dict[int, Counts]:
+    """``entered_counts`` for several disjoint windows in one pass: ``{window index: counts}``."""
+    if not windows:
+        return {}
+    g = g.for_alias("t")
+    buckets = " ".join("WHEN t.occurred_at >= %s AND t.occurred_at < %s THEN " + str(i) for i in range(len(windows)))
+    bucket_params = [db_dt(v) for start, cutoff in windows for v in (start, cutoff)]
+    sql = f"""
+        {g.with_clause()}
+        SELECT b.bucket, b.scope_id, b.to_stage, COUNT(DISTINCT b.deal_id) FROM (
+            SELECT CASE {buckets} END AS bucket, {g.key} AS scope_id, t.to_stage, t.deal_id
+            FROM {T} t {g.join}
+            WHERE t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+        ) b
+        WHERE b.bucket IS NOT NULL
+        GROUP BY 1, 2, 3"""
+    low, high = min(w[0] for w in windows), max(w[1] for w in windows)
+    rows = _run(sql, [*g.cte_params, *bucket_params, db_dt(low), db_dt(high), *g.where_params])
+    result: dict[int, Counts] = {i: {} for i in range(len(windows))}
+    for bucket, scope_id, stage, n in rows:
+        result[int(bucket)][(int(scope_id), stage)] = int(n)
+    return result
+
+
 def cohort_counts(g: Grouping, *, start: datetime, cutoff: datetime, reached_by: datetime) -> Counts:
     """Cohort view: of the deals entering ``prep`` in ``[start, cutoff)`` in the scope, how many have
     entered each stage (at any time, under any owner) before ``reached_by``. ``prep`` = cohort size."""
