@@ -12,22 +12,29 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from pipeline.models import Account, Activity, ActivityKind, Contact, Deal, DealStatus, Stage
+from pipeline.selectors import accounts_visible_to
 from salesladder.org.models import Team, User
 from salesladder.org.selectors import team_descendant_ids, teams_visible_to, users_visible_to
 
 
-# The choices of the owner/team filters are the caller's own scope, so an id outside it is rejected
+# The choices of the owner/team/account filters are the caller's own scope, so an id outside it is rejected
 # exactly like an id that does not exist (no existence leak through the filters).
 def _visible_users(request: HttpRequest | None) -> QuerySet[User]:
     if request is None or not request.user.is_authenticated:
         return User.objects.none()
-    return users_visible_to(user=request.user)  # type: ignore[arg-type]  # narrowed by is_authenticated
+    return users_visible_to(user=request.user).order_by("username")  # type: ignore[arg-type]  # narrowed above
 
 
 def _visible_teams(request: HttpRequest | None) -> QuerySet[Team]:
     if request is None or not request.user.is_authenticated:
         return Team.objects.none()
-    return teams_visible_to(user=request.user)  # type: ignore[arg-type]  # narrowed by is_authenticated
+    return teams_visible_to(user=request.user).order_by("name")  # type: ignore[arg-type]  # narrowed above
+
+
+def _visible_accounts(request: HttpRequest | None) -> QuerySet[Account]:
+    if request is None or not request.user.is_authenticated:
+        return Account.objects.none()
+    return accounts_visible_to(user=request.user).order_by("name")  # type: ignore[arg-type]  # narrowed above
 
 
 class DealFilterSet(django_filters.FilterSet):
@@ -45,7 +52,7 @@ class DealFilterSet(django_filters.FilterSet):
     updated_after = django_filters.IsoDateTimeFilter(
         label=_("Updated after"), field_name="updated_at", lookup_expr="gte"
     )
-    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=Account.objects.all())
+    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=_visible_accounts)
     is_stale = django_filters.BooleanFilter(label=_("Stale"), field_name="is_stale")
 
     class Meta:
@@ -86,7 +93,7 @@ class AccountFilterSet(django_filters.FilterSet):
 
 class ContactFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=Account.objects.all())
+    account = django_filters.ModelChoiceFilter(label=_("Account"), queryset=_visible_accounts)
 
     class Meta:
         model = Contact

@@ -22,7 +22,6 @@ from pipeline.filtersets import DealFilterSet
 from pipeline.forms import ActivityForm, DealForm, LoseForm, add_domain_errors
 from pipeline.models import STAGE_POSITION, ActivityKind, Deal, DealStatus, Stage, StageTransition
 from pipeline.selectors import (
-    accounts_visible_to,
     activities_visible_to,
     deals_visible_to,
     stage_configs,
@@ -31,7 +30,6 @@ from pipeline.services import activity_complete, activity_log, deal_lose, deal_r
 from pipeline.views.common import can_pick_owner, visible_deal_or_404, wants_partial
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
-from salesladder.org.selectors import teams_visible_to, users_visible_to
 
 DEALS_PER_PAGE = 25
 DEAL_ORDERINGS = {
@@ -54,9 +52,6 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
     base = deals_visible_to(user=user).select_related("account", "owner")
     filterset = DealFilterSet(request.GET or None, queryset=base, request=request)
-    filterset.filters["owner"].queryset = users_visible_to(user=user).order_by("username")
-    filterset.filters["team"].queryset = teams_visible_to(user=user)
-    filterset.filters["account"].queryset = accounts_visible_to(user=user).order_by("name")
     if not can_pick_owner(user):
         for name in ("owner", "team"):
             filterset.filters.pop(name)

@@ -19,7 +19,6 @@ from pipeline.services import account_create, account_update, contact_create, co
 from pipeline.views.common import wants_partial
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
-from salesladder.org.selectors import users_visible_to
 
 PER_PAGE = 25
 
@@ -42,7 +41,6 @@ def account_list(request: AuthedRequest) -> HttpResponse:
         .order_by("name", "pk")
     )
     filterset = AccountFilterSet(request.GET or None, queryset=base, request=request)
-    filterset.filters["owner"].queryset = users_visible_to(user=user).order_by("username")
     qs = filterset.qs if filterset.is_bound else base
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     context = {
@@ -93,7 +91,6 @@ def contact_list(request: AuthedRequest) -> HttpResponse:
     user = request.user
     base = contacts_visible_to(user=user).select_related("account").order_by("name", "pk")
     filterset = ContactFilterSet(request.GET or None, queryset=base, request=request)
-    filterset.filters["account"].queryset = accounts_visible_to(user=user).order_by("name")
     qs = filterset.qs if filterset.is_bound else base
     page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
     context = {
