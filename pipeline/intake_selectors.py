@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from pipeline.models import IntakeRecord, WebhookDelivery, WebhookSubscription
+from pipeline.models import ImportJob, IntakeRecord, IntakeStatus, WebhookDelivery, WebhookSubscription
 from salesladder.org.models import User
 from salesladder.org.selectors import managed_team_ids
 
@@ -22,6 +22,19 @@ def intake_records_visible_to(*, user: User) -> QuerySet[IntakeRecord]:
     if teams:
         q |= Q(team_id__in=teams) | Q(deal__team_id__in=teams)
     return qs.filter(q)
+
+
+def quarantine_visible_to(*, user: User) -> QuerySet[IntakeRecord]:
+    """Quarantined leads (validation failed) the user may fix and re-run."""
+    return intake_records_visible_to(user=user).filter(status=IntakeStatus.ERROR)
+
+
+def import_jobs_visible_to(*, user: User) -> QuerySet[ImportJob]:
+    """CSV import jobs: admins all, others their own. The uploaded file (``data``) is deferred."""
+    if not user.is_authenticated:
+        return ImportJob.objects.none()
+    qs = ImportJob.objects.defer("data")
+    return qs if user.is_superuser else qs.filter(created_by=user)
 
 
 def webhook_subscriptions_visible_to(*, user: User) -> QuerySet[WebhookSubscription]:

@@ -14,7 +14,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -28,14 +27,13 @@ from pipeline.imports import (
     import_job_create,
     import_job_start,
 )
-from pipeline.models import ImportJob, ImportStatus, IntakeRecord, IntakeStatus
+from pipeline.intake_selectors import import_jobs_visible_to, quarantine_visible_to
+from pipeline.models import ImportJob, ImportStatus, IntakeStatus
 from pipeline.services.intake import intake_record_retry
 from pipeline.services.intake_clean import LEAD_FIELDS
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
 from salesladder.org.context_processors import REP, user_role
-from salesladder.org.models import User
-from salesladder.org.selectors import managed_team_ids
 
 FIELD_LABELS = {
     "source": gettext_lazy("Source"),
@@ -74,24 +72,9 @@ def _require_lead(request: AuthedRequest) -> None:
         raise Http404
 
 
-def _jobs_of(user: User) -> QuerySet[ImportJob]:
-    qs = ImportJob.objects.defer("data")
-    return qs if user.is_superuser else qs.filter(created_by=user)
-
-
 def _job_or_404(request: AuthedRequest, pk: int, *, with_data: bool = False) -> ImportJob:
-    qs = ImportJob.objects.all() if request.user.is_superuser else ImportJob.objects.filter(created_by=request.user)
-    if not with_data:
-        qs = qs.defer("data")
-    return get_object_or_404(qs, pk=pk)
-
-
-def quarantine_visible_to(*, user: User) -> QuerySet[IntakeRecord]:
-    """Quarantined leads a user may fix: admins all; managers those meant for their teams or sent by them."""
-    qs = IntakeRecord.objects.filter(status=IntakeStatus.ERROR)
-    if user.is_superuser:
-        return qs
-    return qs.filter(Q(team_id__in=managed_team_ids(user=user)) | Q(actor=user))
+    qs = import_jobs_visible_to(user=request.user)
+    return get_object_or_404(qs.defer(None) if with_data else qs, pk=pk)
 
 
 # --- upload ------------------------------------------------------------------------------------------------
@@ -129,7 +112,11 @@ def lead_import(request: AuthedRequest) -> HttpResponse:
                 return redirect("lead_import_mapping", pk=job.pk)
         else:
             status = 400
-    context = {"form": form, "jobs": list(_jobs_of(request.user)[:10]), "max_mb": MAX_UPLOAD_BYTES // 2**20}
+    context = {
+        "form": form,
+        "jobs": list(import_jobs_visible_to(user=request.user)[:10]),
+        "max_mb": MAX_UPLOAD_BYTES // 2**20,
+    }
     return render(request, "pipeline/imports/upload.html", context, status=status)
 
 
