@@ -3,6 +3,7 @@
 from pipeline.services.deals import (
     DEAL_EDITABLE_FIELDS,
     account_create,
+    account_for_company,
     account_update,
     activity_complete,
     activity_log,
@@ -20,6 +21,7 @@ from pipeline.services.deals import (
 __all__ = [
     "DEAL_EDITABLE_FIELDS",
     "account_create",
+    "account_for_company",
     "account_update",
     "activity_complete",
     "activity_log",

@@ -35,7 +35,7 @@ from pipeline.models import (
     TransitionKind,
     WebhookEvent,
 )
-from pipeline.selectors import active_gates
+from pipeline.selectors import accounts_visible_to, active_gates
 from pipeline.services import webhooks
 from salesladder.errors import DomainError
 from salesladder.org.models import Team, User
@@ -88,6 +88,14 @@ def account_create(*, name: str, owner: User, domain: str = "") -> Account:
     return Account.objects.create(
         name=name, normalized_name=normalize_company_name(name), domain=domain.strip().lower(), owner=owner
     )
+
+
+def account_for_company(*, name: str, actor: User) -> Account:
+    """The account ``actor`` can see whose normalised name matches ``name`` (the oldest), else a new one they own."""
+    existing = (
+        accounts_visible_to(user=actor).filter(normalized_name=normalize_company_name(name)).order_by("pk").first()
+    )
+    return existing or account_create(name=name, owner=actor)
 
 
 def account_update(*, account: Account, name: str | None = None, domain: str | None = None) -> Account:

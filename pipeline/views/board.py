@@ -26,7 +26,7 @@ from pipeline.selectors import (
     board_deals,
     stage_configs,
 )
-from pipeline.services import account_create, contact_create, deal_create, deal_move, normalize_company_name
+from pipeline.services import account_for_company, contact_create, deal_create, deal_move
 from pipeline.views.common import can_pick_owner, htmx_current_query, safe_next, visible_deal_or_404, wants_partial
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
@@ -220,13 +220,6 @@ def deal_move_view(request: AuthedRequest, pk: int) -> HttpResponse:
     return _board_response(request, focus_deal=deal.pk) if from_board else redirect(safe_next(request, deal_url))
 
 
-def _resolve_account(request: AuthedRequest, company: str):  # type: ignore[no-untyped-def]
-    """An account the user can see with the same (normalised) name, else a new one owned by the user."""
-    key = normalize_company_name(company)
-    existing = accounts_visible_to(user=request.user).filter(normalized_name=key).order_by("pk").first()
-    return existing or account_create(name=company, owner=request.user)
-
-
 @login_required
 @require_POST
 def quick_add(request: AuthedRequest) -> HttpResponse:
@@ -235,7 +228,7 @@ def quick_add(request: AuthedRequest) -> HttpResponse:
     if form.is_valid():
         try:
             with transaction.atomic():
-                account = _resolve_account(request, form.cleaned_data["company"])
+                account = account_for_company(name=form.cleaned_data["company"], actor=request.user)
                 deal = deal_create(
                     title=form.cleaned_data["title"],
                     account=account,
