@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Local defaults; real deployments set these in the environment.
 export DJANGO_DEBUG ?= true
 
-.PHONY: install run test lint fmt bench messages clean
+.PHONY: install run test lint fmt bench messages screenshots clean
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ messages: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Rewrites docs/screenshots/ from the browser tests (needs Debian's chromium; see docs/frontend.md).
+screenshots: install
+	SALESLADDER_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -79,7 +79,11 @@ def _reference_data(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def screenshot_dir() -> Path:
+def screenshot_dir(tmp_path: Path) -> Path:
+    """``docs/screenshots/`` under ``make screenshots`` (SALESLADDER_SCREENSHOTS=1); otherwise a temporary
+    directory, so an ordinary test run leaves the committed pictures alone."""
+    if os.environ.get("SALESLADDER_SCREENSHOTS") != "1":
+        return tmp_path
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 
