@@ -209,3 +209,15 @@ def test_manager_pages_screenshots(page, org, password, screenshot_dir):
         page.goto(f"/leads/import/{job.pk}/mapping/")
         page.wait_for_selector('[data-testid="preview"]')
         _shoot(page, screenshot_dir, "import", lang)
+
+    # A manager's phone: the dashboard stacks its sections; wide tables scroll inside their own box,
+    # the page itself never scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for lang in ("zh", "en"):
+        if lang == "en":
+            page.select_option("#language-select", "en")
+            page.wait_for_selector('html[lang="en"]')
+        page.goto(f"/dashboard/?{team}")
+        _wait_for_dashboard(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        _shoot(page, screenshot_dir, "dashboard-phone", lang)
