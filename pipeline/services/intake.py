@@ -45,6 +45,7 @@ from pipeline.services.intake_lookups import (
     ExistingDeal,
     assign_owners,
     existing_deals,
+    reserve_rotation,
     resolve_accounts,
     resolve_contacts,
     resolve_owners,
@@ -97,6 +98,10 @@ class _Context:
     token: Any
     channel: str
     at: datetime
+    # Read before the batch's transaction (see ``lead_intake``): the deals the leads already made, and the
+    # round-robin owners drawn for the new ones.
+    existing: dict[tuple[str, str], ExistingDeal] | None = None
+    reserved: dict[int, tuple[int, int]] = field(default_factory=dict)
     _default_team: Any = None
     _default_team_known: bool = False
 
@@ -138,6 +143,12 @@ def lead_intake(
             results[index] = ItemResult(index=index, status=IntakeStatus.ERROR, errors=errors)
         else:
             leads.append(lead)
+    if leads and not transaction.get_connection().in_atomic_block:
+        # Outside a caller's transaction, draw the round-robin owners first in a short transaction of their
+        # own, so the cursor lock is not held while the batch is written and committed.
+        firsts, _repeats = _split(leads)
+        ctx.existing = existing_deals(firsts)
+        ctx.reserved = reserve_rotation(firsts, ctx, ctx.existing)
     with transaction.atomic():
         results.update(_run(leads, ctx))
         _write_records(results=results, raw_by_index=raw_by_index, ctx=ctx, batch_id=batch_id)
@@ -210,8 +221,8 @@ def lead_intake_csv(
 # --- the batch -------------------------------------------------------------------------------
 
 
-def _run(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
-    """Process valid leads: the first occurrence of each key in bulk, repeats one by one after it."""
+def _split(leads: list[Lead]) -> tuple[list[Lead], list[Lead]]:
+    """The first occurrence of each key (sorted by key), and the repeats (in order)."""
     seen: set[tuple[str, str]] = set()
     firsts: list[Lead] = []
     repeats: list[Lead] = []
@@ -219,9 +230,15 @@ def _run(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
         (repeats if lead.key in seen else firsts).append(lead)
         seen.add(lead.key)
     firsts.sort(key=lambda lead: lead.key)  # one lock order for every request: no deadlocks between batches
+    return firsts, repeats
+
+
+def _run(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
+    """Process valid leads: the first occurrence of each key in bulk, repeats one by one after it."""
+    firsts, repeats = _split(leads)
     try:
         with transaction.atomic():
-            results = _process(firsts, ctx)
+            results = _process(firsts, ctx, existing=ctx.existing)
     except (IntegrityError, OperationalError) as exc:
         if isinstance(exc, OperationalError) and not _is_race(exc):
             raise
@@ -257,7 +274,10 @@ def _process_one(lead: Lead, ctx: _Context) -> dict[int, ItemResult]:
     }
 
 
-def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
+def _process(
+    leads: list[Lead], ctx: _Context, existing: dict[tuple[str, str], ExistingDeal] | None = None
+) -> dict[int, ItemResult]:
+    """``existing``: the deals of these leads when already read (else they are read here)."""
     results: dict[int, ItemResult] = {}
     if not leads:
         return results
@@ -271,12 +291,13 @@ def _process(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
             fail(lead, {"owner": [_("No user %(owner)s in your scope.") % {"owner": lead.owner}]})
     leads = [lead for lead in leads if lead.index not in results]
 
-    existing = existing_deals(leads)
+    if existing is None:
+        existing = existing_deals(leads)
     new = [lead for lead in leads if lead.key not in existing]
     updates = [lead for lead in leads if lead.key in existing]
 
     # Owners of new deals: explicit, else routing rule, else round-robin in the token's team.
-    assignment = assign_owners(new, owners, ctx, fail)
+    assignment = assign_owners(new, owners, ctx, fail, reserved=ctx.reserved)
     new = [lead for lead in new if lead.index in assignment]
 
     # Check the deal rules before writing accounts and contacts, so a refused lead leaves nothing behind.
@@ -431,12 +452,17 @@ def _write_records(
     for index, result in results.items():
         if result.status == IntakeStatus.UNCHANGED:
             continue
-        payload = payload_of(raw_by_index[index])
+        if result.status == IntakeStatus.ERROR:
+            payload = payload_of(raw_by_index[index])
+            source, external_id = payload.get("source"), payload.get("external_id")
+        else:  # a valid lead: its source and external id were checked to be storable
+            payload = {}
+            source, external_id = raw_by_index[index].get("source"), raw_by_index[index].get("external_id")
         records.append(
             {
-                "source": str(payload.get("source") or "")[:60],
-                "external_id": str(payload.get("external_id") or "")[:120],
-                "payload": payload if result.status == IntakeStatus.ERROR else {},
+                "source": str(source or "")[:60],
+                "external_id": str(external_id or "")[:120],
+                "payload": payload,
                 "status": result.status,
                 "errors": result.errors,
                 "deal_id": result.deal,

@@ -90,7 +90,6 @@ class Lead:
     """A validated lead. ``given`` lists the fields the sender supplied (absent or null = leave alone)."""
 
     index: int
-    payload: dict[str, Any]
     source: str
     external_id: str
     company: str = ""
@@ -125,6 +124,8 @@ class Lead:
 
 def _storable(text: str) -> str:
     """``text`` without what PostgreSQL cannot hold: NUL characters and lone UTF-16 surrogates."""
+    if text.isascii() and "\x00" not in text:  # the common case, without encoding the text
+        return text
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     try:
@@ -216,7 +217,7 @@ def clean_lead(raw: Any, *, index: int, source_default: str | None = None) -> tu
     if errors:
         return None, errors
     values.setdefault("currency", "")
-    return Lead(index=index, payload=payload_of(raw), given=given, **values), {}
+    return Lead(index=index, given=given, **values), {}
 
 
 def _clean_amount(value: Any) -> tuple[Decimal | None, str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -91,10 +92,12 @@ def existing_deals(leads: list[Lead]) -> dict[tuple[str, str], ExistingDeal]:
     deals: dict[tuple[str, str], tuple[Any, ...]] = {}
     if connection.vendor == "postgresql":
         columns = ", ".join(f"d.{connection.ops.quote_name(c)}" for c in _DEAL_FIELDS)
+        # One unique-index probe per key (LATERAL ... LIMIT 1 keeps the planner from hashing the whole
+        # deal table, which a plain join over 1,000 keys does: its cost would grow with the table).
         sql = (
-            f"SELECT d.source, d.external_id, {columns} FROM {Deal._meta.db_table} d "
-            "JOIN unnest(%s::text[], %s::text[]) AS k(source, external_id) "
-            "ON d.source = k.source AND d.external_id = k.external_id WHERE d.external_id <> ''"
+            f"SELECT k.source, k.external_id, {columns} FROM unnest(%s::text[], %s::text[]) AS k(source, external_id) "
+            f"CROSS JOIN LATERAL (SELECT * FROM {Deal._meta.db_table} x WHERE x.source = k.source "
+            "AND x.external_id = k.external_id AND x.external_id <> '' LIMIT 1) d"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [[k[0] for k in keys], [k[1] for k in keys]])
@@ -151,9 +154,18 @@ def assign_owners(
     owners: dict[str, tuple[User, int | None]],
     ctx: Any,
     fail: Callable[[Lead, Errors], None],
+    reserved: dict[int, tuple[int, int]] | None = None,
 ) -> dict[int, tuple[int, int]]:
-    """``{lead index: (owner id, team id)}``; round-robin cursors are advanced under a row lock."""
+    """``{lead index: (owner id, team id)}``; round-robin cursors are advanced under a row lock.
+
+    ``reserved`` holds round-robin owners already drawn for some leads (``reserve_rotation``): those leads
+    take them and do not touch the cursors again."""
     assignment: dict[int, tuple[int, int]] = {}
+    if reserved:
+        for lead in leads:
+            if lead.index in reserved:
+                assignment[lead.index] = reserved[lead.index]
+        leads = [lead for lead in leads if lead.index not in assignment]
     if not leads:
         return assignment
     rules = {
@@ -197,6 +209,18 @@ def assign_owners(
     return assignment
 
 
+def reserve_rotation(
+    leads: list[Lead], ctx: Any, existing: dict[tuple[str, str], ExistingDeal]
+) -> dict[int, tuple[int, int]]:
+    """Draw the round-robin owners of the new leads without an explicit owner, in a short transaction of
+    its own: the cursor rows are locked for a few milliseconds instead of for the whole batch, so parallel
+    batches of one team do not queue behind each other. Call it outside any transaction only. If the batch
+    then fails, its turns are simply skipped (the rotation stays even over time)."""
+    rotating = [lead for lead in leads if not lead.owner and lead.key not in existing]
+    with transaction.atomic():
+        return assign_owners(rotating, {}, ctx, lambda lead, errors: None)
+
+
 def rotation_members(team_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
     """The active reps each team rotates over, ``(user id, their team id)`` sorted by user: the team's own
     reps, or when it has none (a parent team) the reps of its sub-teams."""
@@ -223,12 +247,23 @@ def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
     by_domain: dict[str, Account] = {}
     wanted_names = {n for n in names.values() if n}
     wanted_domains = set(domains.values())
-    if wanted_names or wanted_domains:
-        qs = Account.objects.filter(Q(normalized_name__in=wanted_names) | Q(domain__in=wanted_domains)).order_by("pk")
-        for known in qs:
-            by_name.setdefault(known.normalized_name, known)
-            if known.domain:
-                by_domain.setdefault(known.domain, known)
+    _find_accounts(wanted_names, wanted_domains, by_name, by_domain)
+    if connection.vendor == "postgresql":
+        # Batches run in parallel: two of them may both be about to create the same company. Each takes a
+        # transaction lock per company name / domain it would create, then looks again; the second one
+        # waits for the first to commit and finds its account instead of making a duplicate.
+        missing_names: set[str] = set()
+        missing_domains: set[str] = set()
+        for lead, _o in needs:
+            name, domain = names.get(lead.index, ""), domains.get(lead.index, "")
+            if not ((name and name in by_name) or (domain and domain in by_domain)):
+                if name:
+                    missing_names.add(name)
+                if domain:
+                    missing_domains.add(domain)
+        if missing_names or missing_domains:
+            _lock_keys([f"n:{n}" for n in missing_names] + [f"d:{d}" for d in missing_domains])
+            _find_accounts(missing_names, missing_domains, by_name, by_domain)
     result: dict[int, Account] = {}
     to_create: dict[str, Account] = {}
     for lead, owner_id in needs:
@@ -255,6 +290,34 @@ def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
         result[lead.index] = account
     bulk_insert(list(to_create.values()))
     return result
+
+
+def _find_accounts(
+    names: set[str], domains: set[str], by_name: dict[str, Account], by_domain: dict[str, Account]
+) -> None:
+    """Add the accounts with these normalised names or domains to the maps (the oldest one wins)."""
+    if not names and not domains:
+        return
+    for known in Account.objects.filter(Q(normalized_name__in=names) | Q(domain__in=domains)).order_by("pk"):
+        by_name.setdefault(known.normalized_name, known)
+        if known.domain:
+            by_domain.setdefault(known.domain, known)
+
+
+_ACCOUNT_LOCK_CLASS = 0x5A1E  # the first key of PostgreSQL advisory locks taken for account creation
+
+
+def _lock_keys(keys: list[str]) -> None:
+    """Transaction-level advisory locks on ``keys`` (hashed to 32 bits; a collision only makes a batch
+    wait), taken in one sorted statement so that two batches can never hold them crosswise."""
+    hashed = sorted(
+        {int.from_bytes(hashlib.blake2b(k.encode(), digest_size=4).digest(), "big", signed=True) for k in keys}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS k",
+            [_ACCOUNT_LOCK_CLASS, hashed],
+        )
 
 
 def contact_key(account: Account, lead: Lead) -> tuple[int, str]:
