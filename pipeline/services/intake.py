@@ -45,7 +45,6 @@ from pipeline.services.intake_lookups import (
     ExistingDeal,
     assign_owners,
     existing_deals,
-    reserve_rotation,
     resolve_accounts,
     resolve_contacts,
     resolve_owners,
@@ -98,9 +97,7 @@ class _Context:
     token: Any
     channel: str
     at: datetime
-    # Read before the batch's transaction (see ``lead_intake``): the deals the leads already made, and the
-    # round-robin owners drawn for the new ones.
-    existing: dict[tuple[str, str], ExistingDeal] | None = None
+    # The owners drawn ahead for the new leads (see ``lead_intake``), kept if the batch re-runs item by item.
     reserved: dict[int, tuple[int, int]] = field(default_factory=dict)
     _default_team: Any = None
     _default_team_known: bool = False
@@ -143,14 +140,19 @@ def lead_intake(
             results[index] = ItemResult(index=index, status=IntakeStatus.ERROR, errors=errors)
         else:
             leads.append(lead)
+    plan = None
     if leads and not transaction.get_connection().in_atomic_block:
-        # Outside a caller's transaction, draw the round-robin owners first in a short transaction of their
-        # own, so the cursor lock is not held while the batch is written and committed.
-        firsts, _repeats = _split(leads)
-        ctx.existing = existing_deals(firsts)
-        ctx.reserved = reserve_rotation(firsts, ctx, ctx.existing)
+        # Outside a caller's transaction the batch is planned first, and the round-robin turns and the new
+        # accounts are taken in short transactions of their own: their locks (the team's cursor, the company
+        # names) are then not held while the batch is written and committed, so parallel batches of a team
+        # do not queue behind each other. A batch that fails afterwards leaves its accounts (companies
+        # that did send leads) and skips its turns.
+        plan = _plan(_split(leads)[0], ctx)
+        ctx.reserved = plan.assignment
+        with transaction.atomic():
+            plan.accounts = resolve_accounts([(lead, plan.assignment[lead.index][0]) for lead in plan.new])
     with transaction.atomic():
-        results.update(_run(leads, ctx))
+        results.update(_run(leads, ctx, plan))
         _write_records(results=results, raw_by_index=raw_by_index, ctx=ctx, batch_id=batch_id)
     return IntakeResult(batch_id=batch_id, results=[results[k] for k in sorted(results)])
 
@@ -233,12 +235,12 @@ def _split(leads: list[Lead]) -> tuple[list[Lead], list[Lead]]:
     return firsts, repeats
 
 
-def _run(leads: list[Lead], ctx: _Context) -> dict[int, ItemResult]:
+def _run(leads: list[Lead], ctx: _Context, plan: _Plan | None = None) -> dict[int, ItemResult]:
     """Process valid leads: the first occurrence of each key in bulk, repeats one by one after it."""
     firsts, repeats = _split(leads)
     try:
         with transaction.atomic():
-            results = _process(firsts, ctx, existing=ctx.existing)
+            results = _process(firsts, ctx, plan)
     except (IntegrityError, OperationalError) as exc:
         if isinstance(exc, OperationalError) and not _is_race(exc):
             raise
@@ -274,13 +276,24 @@ def _process_one(lead: Lead, ctx: _Context) -> dict[int, ItemResult]:
     }
 
 
-def _process(
-    leads: list[Lead], ctx: _Context, existing: dict[tuple[str, str], ExistingDeal] | None = None
-) -> dict[int, ItemResult]:
-    """``existing``: the deals of these leads when already read (else they are read here)."""
+@dataclass
+class _Plan:
+    """What a batch will do, decided before anything but the round-robin cursors is written."""
+
+    results: dict[int, ItemResult]  # the leads refused so far
+    owners: dict[str, tuple[User, int | None]]
+    existing: dict[tuple[str, str], ExistingDeal]
+    assignment: dict[int, tuple[int, int]]
+    new: list[Lead]
+    drafts: list[DealDraft]
+    updates: list[Lead]
+    accounts: dict[int, Account] | None = None  # of the new leads, when found or created ahead
+
+
+def _plan(leads: list[Lead], ctx: _Context) -> _Plan:
+    """Owners, existing deals, owners of the new deals and the deal rules: reads only, except the round-robin
+    cursors, advanced in their own (short, when outside a transaction) atomic block."""
     results: dict[int, ItemResult] = {}
-    if not leads:
-        return results
 
     def fail(lead: Lead, errors: Errors) -> None:
         results[lead.index] = ItemResult(index=lead.index, status=IntakeStatus.ERROR, errors=errors)
@@ -291,13 +304,13 @@ def _process(
             fail(lead, {"owner": [_("No user %(owner)s in your scope.") % {"owner": lead.owner}]})
     leads = [lead for lead in leads if lead.index not in results]
 
-    if existing is None:
-        existing = existing_deals(leads)
+    existing = existing_deals(leads)
     new = [lead for lead in leads if lead.key not in existing]
     updates = [lead for lead in leads if lead.key in existing]
 
     # Owners of new deals: explicit, else routing rule, else round-robin in the token's team.
-    assignment = assign_owners(new, owners, ctx, fail, reserved=ctx.reserved)
+    with transaction.atomic():
+        assignment = assign_owners(new, owners, ctx, fail, reserved=ctx.reserved)
     new = [lead for lead in new if lead.index in assignment]
 
     # Check the deal rules before writing accounts and contacts, so a refused lead leaves nothing behind.
@@ -319,7 +332,29 @@ def _process(
     for i, errors in deal_bulk_errors(drafts).items():
         fail(new[i], errors)
     keep = [i for i, lead in enumerate(new) if lead.index not in results]
-    new, drafts = [new[i] for i in keep], [drafts[i] for i in keep]
+    return _Plan(
+        results=results,
+        owners=owners,
+        existing=existing,
+        assignment=assignment,
+        new=[new[i] for i in keep],
+        drafts=[drafts[i] for i in keep],
+        updates=updates,
+    )
+
+
+def _process(leads: list[Lead], ctx: _Context, plan: _Plan | None = None) -> dict[int, ItemResult]:
+    """Write one batch (``plan``: made ahead by ``lead_intake``, else here)."""
+    if not leads:
+        return {}
+    if plan is None:
+        plan = _plan(leads, ctx)
+    results = dict(plan.results)
+    owners, existing, assignment = plan.owners, plan.existing, plan.assignment
+    new, drafts, updates = plan.new, plan.drafts, plan.updates
+
+    def fail(lead: Lead, errors: Errors) -> None:
+        results[lead.index] = ItemResult(index=lead.index, status=IntakeStatus.ERROR, errors=errors)
 
     # Accounts: for new deals, and for existing ones whose company changed.
     account_changes = [
@@ -327,10 +362,16 @@ def _process(
         for lead in updates
         if lead.company and normalize_company_name(lead.company) != existing[lead.key].account_normalized
     ]
-    accounts = resolve_accounts(
-        [(lead, assignment[lead.index][0]) for lead in new]
-        + [(lead, existing[lead.key].owner_id) for lead in account_changes]
-    )
+    if plan.accounts is None:
+        accounts = resolve_accounts(
+            [(lead, assignment[lead.index][0]) for lead in new]
+            + [(lead, existing[lead.key].owner_id) for lead in account_changes]
+        )
+    else:
+        accounts = {
+            **plan.accounts,
+            **resolve_accounts([(lead, existing[lead.key].owner_id) for lead in account_changes]),
+        }
     for lead, draft in zip(new, drafts, strict=True):
         draft.account_id = accounts[lead.index].pk
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
@@ -207,18 +207,6 @@ def assign_owners(
         cursor.position += len(team_leads)
         RoundRobinCursor.objects.filter(pk=cursor.pk).update(position=cursor.position)
     return assignment
-
-
-def reserve_rotation(
-    leads: list[Lead], ctx: Any, existing: dict[tuple[str, str], ExistingDeal]
-) -> dict[int, tuple[int, int]]:
-    """Draw the round-robin owners of the new leads without an explicit owner, in a short transaction of
-    its own: the cursor rows are locked for a few milliseconds instead of for the whole batch, so parallel
-    batches of one team do not queue behind each other. Call it outside any transaction only. If the batch
-    then fails, its turns are simply skipped (the rotation stays even over time)."""
-    rotating = [lead for lead in leads if not lead.owner and lead.key not in existing]
-    with transaction.atomic():
-        return assign_owners(rotating, {}, ctx, lambda lead, errors: None)
 
 
 def rotation_members(team_ids: list[int]) -> dict[int, list[tuple[int, int]]]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipeline.models import Deal, OwnerStrategy, RoutingRule
+import pytest
+
+from pipeline.models import Account, Deal, IntakeRecord, OwnerStrategy, RoutingRule
 from tests.factories import rep
 from tests.intake.helpers import TokenClient, lead
 
@@ -144,3 +146,41 @@ def test_routing_rules_are_admin_only(org):
     client.force_login(org.manager)
 
     assert client.get("/api/v1/routing-rules/").status_code == 403
+
+
+# Outside a test transaction (as in production) the owners and new accounts are settled ahead of the batch's
+# own transaction; the answers must be the same.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_round_robin_continues_across_requests(org):
+    client = TokenClient(org.manager, team=org.east)
+
+    first = owners(client.post({"leads": [lead(i) for i in range(3)]}))
+    second = owners(client.post({"leads": [lead(i) for i in range(3, 6)]}))
+
+    assert first + second == ["alice", "bob", "alice", "bob", "alice", "bob"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_mixed_batch_keeps_the_good_leads_and_refuses_the_rest(org):
+    client = TokenClient(org.manager, team=org.east)
+    client.post(lead(1, company="Acme Ltd"))
+
+    response = client.post(
+        {
+            "leads": [
+                lead(1, company="Acme Ltd", amount="99.00"),  # known: updated
+                lead(2, company="Gamma Trading", owner="nobody"),  # refused: unknown owner
+                lead(3, company="Acme Ltd", owner="bob"),  # new deal, known account
+                lead(4, company="Beta GmbH", email="x"),  # invalid
+                lead(3, company="Acme Ltd", owner="bob"),  # the same lead again: nothing changes
+            ]
+        }
+    )
+
+    assert response.status_code == 201
+    assert [r["status"] for r in response.json()["results"]] == ["updated", "error", "created", "error", "unchanged"]
+    assert Account.objects.count() == 1  # the refused leads left no account behind
+    assert Deal.objects.get(external_id="L-3").owner == org.bob
+    assert IntakeRecord.objects.filter(status="error").count() == 2
