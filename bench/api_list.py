@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -125,6 +126,39 @@ def wait_for(url: str, key: str, timeout: float = 30) -> None:
     raise SystemExit(f"gunicorn did not answer {url}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (Linux /proc), 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _server_pids(server_pid: int) -> list[int]:
+    """The gunicorn workers and the PostgreSQL backends serving this database (bar our own)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    connection.close()
+    return [server_pid, *_children(server_pid), *backends]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=20_000)
@@ -172,6 +206,9 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
+        pids = _server_pids(server.pid)
+        before = {pid: _cpu_seconds(pid) for pid in pids}
+        wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = subprocess.run(
             [
                 "wrk",
@@ -187,6 +224,9 @@ def main() -> None:
             capture_output=True,
             text=True,
         )
+        wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_cpu = sum(_cpu_seconds(pid) - before[pid] for pid in pids)
+        wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
@@ -197,10 +237,15 @@ def main() -> None:
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     p50 = re.search(r"50%\s+(\S+)", out).group(1)
     p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    # CPU per request (gunicorn + PostgreSQL + wrk): what the 2 cores can serve, even when other work shares them.
+    cpu_ms = 1000 * (server_cpu + wrk_cpu) / requests
     print(
         f"deal list, 50 a page, {args.deals} deals, {args.workers} gunicorn workers, wrk -t{args.threads} "
         f"-c{args.connections} {args.duration}s: {rps:.0f} requests/s, p50 {p50}, p99 {p99}, "
-        f"{queries} queries per request, non-2xx: {non_2xx.group(1) if non_2xx else 0}"
+        f"{queries} queries per request, non-2xx: {non_2xx.group(1) if non_2xx else 0}; CPU per request "
+        f"{cpu_ms:.2f} ms (server {1000 * server_cpu / requests:.2f} + wrk {1000 * wrk_cpu / requests:.2f}), "
+        f"i.e. {2000 / cpu_ms:.0f} requests/s on 2 idle cores"
     )
     if non_2xx:
         raise SystemExit("some requests failed")

@@ -7,14 +7,14 @@ views hand the validated data to the services. Nothing here saves a model.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from pipeline.api.deal_list import datetime_renderer, money
 from pipeline.models import (
     Account,
     Activity,
@@ -132,12 +132,7 @@ class DealSerializer(serializers.ModelSerializer):
         ``deal_list_queryset`` when present, else the related objects."""
         row: Any = deal  # carries the annotated names, when present
         annotated = hasattr(row, "account_name")
-        zone = timezone.get_current_timezone()
-
-        def dt(value: datetime) -> str:  # as DRF's DateTimeField renders it, without its per-call overhead
-            text = value.astimezone(zone).isoformat()
-            return text[:-6] + "Z" if text.endswith("+00:00") else text
-
+        dt = datetime_renderer(timezone.get_current_timezone())
         return {
             "id": deal.pk,
             "title": deal.title,
@@ -152,12 +147,12 @@ class DealSerializer(serializers.ModelSerializer):
             "stage": deal.stage,
             "status": deal.status,
             "stage_entered_at": dt(deal.stage_entered_at),
-            "amount": _money(deal.amount),
+            "amount": money(deal.amount),
             "currency": deal.currency,
             "expected_close_date": _date(deal.expected_close_date),
             "needs_summary": deal.needs_summary,
             "signed_on": _date(deal.signed_on),
-            "contract_amount": _money(deal.contract_amount),
+            "contract_amount": money(deal.contract_amount),
             "delivery_status": deal.delivery_status,
             "source": deal.source,
             "external_id": deal.external_id,
@@ -166,34 +161,16 @@ class DealSerializer(serializers.ModelSerializer):
                 (row.lost_reason_code if annotated else row.lost_reason.code) if deal.lost_reason_id else None
             ),
             "lost_note": deal.lost_note,
-            "closed_at": dt(deal.closed_at) if deal.closed_at else None,
-            "last_activity_at": dt(deal.last_activity_at) if deal.last_activity_at else None,
+            "closed_at": dt(deal.closed_at),
+            "last_activity_at": dt(deal.last_activity_at),
             "is_stale": deal.is_stale,
             "created_at": dt(deal.created_at),
             "updated_at": dt(deal.updated_at),
         }
 
 
-_MONEY = serializers.DecimalField(max_digits=14, decimal_places=2)
-
-
-def _money(value: Any) -> str | None:
-    return None if value is None else _MONEY.to_representation(value)
-
-
 def _date(value: Any) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def deal_list_queryset(deals: QuerySet[Deal]) -> QuerySet[Deal]:
-    """Deals with the names the API shows, joined in one query without building the related objects."""
-    return deals.annotate(
-        account_name=F("account__name"),
-        contact_name=F("contact__name"),
-        owner_username=F("owner__username"),
-        team_name=F("team__name"),
-        lost_reason_code=F("lost_reason__code"),
-    )
 
 
 class _DealFieldsSerializer(serializers.Serializer):

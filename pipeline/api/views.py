@@ -3,10 +3,9 @@ absent from lists. Writes go through the services with channel ``api``."""
 
 from __future__ import annotations
 
-from functools import cached_property, partial
+from functools import partial
 from typing import Any
 
-from django.core.paginator import Paginator as DjangoPaginator
 from django.db import IntegrityError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -16,6 +15,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from pipeline.api.deal_count import COUNT_TTL, deal_count_key
+from pipeline.api.deal_list import deal_list_queryset, deal_list_rows, deal_list_values
 from pipeline.api.serializers import (
     AccountSerializer,
     AccountWriteSerializer,
@@ -29,7 +30,6 @@ from pipeline.api.serializers import (
     DealSerializer,
     DealUpdateSerializer,
     StageTransitionSerializer,
-    deal_list_queryset,
 )
 from pipeline.filtersets import AccountFilterSet, ActivityFilterSet, ContactFilterSet, DealFilterSet
 from pipeline.models import Account, Activity, Channel, Contact, Deal
@@ -52,22 +52,11 @@ from pipeline.services import (
     deal_reopen,
     deal_update,
 )
+from salesladder.api.pagination import CachedCountPaginator
 from salesladder.api.schema import CONFLICT
 from salesladder.errors import DomainError
 
 WRITE_METHODS = ["get", "post", "patch", "head", "options"]
-
-
-class _PlainCountPaginator(DjangoPaginator):
-    """Counts ``count_queryset`` (the same rows, without the joins added for display)."""
-
-    def __init__(self, object_list: Any, per_page: int, *, count_queryset: QuerySet, **kwargs: Any) -> None:
-        super().__init__(object_list, per_page, **kwargs)
-        self._count_queryset = count_queryset
-
-    @cached_property
-    def count(self) -> int:
-        return self._count_queryset.count()
 
 
 class _ScopedViewSet(viewsets.GenericViewSet):
@@ -184,12 +173,17 @@ class DealViewSet(
         return deal_list_queryset(deals_visible_to(user=self.request.user))  # type: ignore[arg-type]
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # Two queries whatever the number of deals: the count on the deal table alone (the joins for the
-        # names would make it scan them all), then the page with the names joined in.
+        # Two queries whatever the number of deals: the count on the deal table alone (cached briefly, see
+        # deal_count), then the page as tuples with the names, rendered in DealSerializer's shape.
         plain = self.filter_queryset(deals_visible_to(user=request.user))  # type: ignore[arg-type]
-        self.paginator.django_paginator_class = partial(_PlainCountPaginator, count_queryset=plain)  # type: ignore[union-attr]
-        page = self.paginate_queryset(deal_list_queryset(plain))
-        return self.get_paginated_response(DealSerializer(page, many=True).data)
+        self.paginator.django_paginator_class = partial(  # type: ignore[union-attr]
+            CachedCountPaginator,
+            count_queryset=plain,
+            key=deal_count_key(user=request.user, params=request.query_params),  # type: ignore[arg-type]
+            timeout=COUNT_TTL,
+        )
+        page = self.paginate_queryset(deal_list_values(plain))
+        return self.get_paginated_response(deal_list_rows(page))  # type: ignore[arg-type]
 
     def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:
         deal = self.get_queryset().get(pk=deal.pk)

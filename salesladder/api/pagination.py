@@ -1,3 +1,11 @@
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django.core.cache import cache
+from django.core.paginator import Paginator as DjangoPaginator
+from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -7,3 +15,26 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class CachedCountPaginator(DjangoPaginator):
+    """Counts ``count_queryset`` (the same rows as the page, without what is added for display), and keeps
+    the number in the cache for ``timeout`` seconds under ``key``, which must name everything the rows
+    depend on (the caller's scope and filters).
+    """
+
+    def __init__(
+        self, object_list: Any, per_page: int, *, count_queryset: QuerySet, key: str, timeout: int, **kwargs: Any
+    ) -> None:
+        super().__init__(object_list, per_page, **kwargs)
+        self._count_queryset = count_queryset
+        self._key = key
+        self._timeout = timeout
+
+    @cached_property
+    def count(self) -> int:
+        count = cache.get(self._key)
+        if count is None:
+            count = self._count_queryset.count()
+            cache.set(self._key, count, timeout=self._timeout)
+        return count

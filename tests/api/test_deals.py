@@ -365,7 +365,8 @@ def test_nested_input_errors_are_flattened_to_dotted_fields(world: World):
 def test_fast_deal_serializer_matches_the_documented_fields(world: World, annotated: bool):
     from rest_framework import serializers
 
-    from pipeline.api.serializers import DealSerializer, deal_list_queryset
+    from pipeline.api.deal_list import deal_list_queryset
+    from pipeline.api.serializers import DealSerializer
     from pipeline.services import deal_lose
     from tests.factories import lost_reason
 
@@ -379,3 +380,101 @@ def test_fast_deal_serializer_matches_the_documented_fields(world: World, annota
         reference = serializers.ModelSerializer.to_representation(DealSerializer(), row)
         assert fast == reference
         assert list(fast) == DealSerializer.Meta.fields
+
+
+def test_deal_list_rows_equal_the_serializer_for_every_kind_of_deal(world: World):
+    """The list renders tuples by hand; each row must be exactly what DealSerializer says about that deal."""
+    from rest_framework import serializers
+
+    from pipeline.api.serializers import DealSerializer
+    from pipeline.services import deal_lose
+    from tests.factories import lost_reason
+
+    alice = world.org.alice
+    signed = make_deal(owner=alice, stage="signing", notes="n", source="s", external_id="e", amount="7")
+    lost = make_deal(owner=alice, stage="needs", amount="12.30")
+    deal_lose(deal=lost, reason=lost_reason(), actor=alice, note="why")
+    bare = make_deal(owner=alice, title="No contact", contact=None, amount=None)
+
+    listed = {d["id"]: d for d in session_client(alice).get("/api/v1/deals/", {"page_size": 500}).json()["results"]}
+
+    assert set(listed) == set(Deal.objects.filter(owner=alice).values_list("pk", flat=True))
+    for deal in Deal.objects.filter(owner=alice).select_related("account", "contact", "owner", "team", "lost_reason"):
+        reference = serializers.ModelSerializer.to_representation(DealSerializer(), deal)
+        assert listed[deal.pk] == reference
+        assert list(listed[deal.pk]) == DealSerializer.Meta.fields
+    assert listed[lost.pk]["lost_reason"] and listed[lost.pk]["closed_at"]
+    assert listed[signed.pk]["status"] == "won" and listed[signed.pk]["signed_on"]
+    assert listed[bare.pk]["contact"] is None and listed[bare.pk]["amount"] is None
+
+
+def test_deal_list_json_shape_is_pinned(world: World, alice_client):
+    """The exact JSON of one known deal in the list (what integrators parse)."""
+    deal = world.by_rep["alice"].deal
+    Deal.objects.filter(pk=deal.pk).update(
+        amount="1234.50",
+        created_at="2026-03-01T02:03:04.000005Z",
+        updated_at="2026-03-02T00:00:00Z",
+        stage_entered_at="2026-03-01T16:30:00Z",
+    )
+
+    body = alice_client.get("/api/v1/deals/").json()
+    row = next(d for d in body["results"] if d["id"] == deal.pk)
+
+    assert set(body) == {"count", "next", "previous", "results"}
+    assert row == {
+        "id": deal.pk,
+        "title": deal.title,
+        "account": deal.account_id,
+        "account_name": deal.account.name,
+        "contact": deal.contact_id,
+        "contact_name": deal.contact.name,
+        "owner": world.org.alice.pk,
+        "owner_username": "alice",
+        "team": deal.team_id,
+        "team_name": deal.team.name,
+        "stage": "needs",
+        "status": "open",
+        "stage_entered_at": "2026-03-02T00:30:00+08:00",
+        "amount": "1234.50",
+        "currency": deal.currency,
+        "expected_close_date": None,
+        "needs_summary": deal.needs_summary,
+        "signed_on": None,
+        "contract_amount": None,
+        "delivery_status": "",
+        "source": deal.source,
+        "external_id": deal.external_id,
+        "notes": deal.notes,
+        "lost_reason": None,
+        "lost_note": "",
+        "closed_at": None,
+        "last_activity_at": row["last_activity_at"],
+        "is_stale": False,
+        "created_at": "2026-03-01T10:03:04.000005+08:00",
+        "updated_at": "2026-03-02T08:00:00+08:00",
+    }
+
+
+def test_deal_list_count_follows_writes_and_never_crosses_scopes_or_filters(world: World, alice_client):
+    """The count is cached briefly, but a deal saved through the app shows at once, and the number is
+    per caller and per filter."""
+    manager = session_client(world.org.manager)
+    alice_before = alice_client.get("/api/v1/deals/").json()["count"]
+    manager_before = manager.get("/api/v1/deals/").json()["count"]
+    assert manager_before > alice_before == Deal.objects.filter(owner=world.org.alice).count()
+
+    created = alice_client.post(
+        "/api/v1/deals/", {"title": "Fresh", "account": world.by_rep["alice"].account.pk}, format="json"
+    )
+    assert created.status_code == 201, created.json()
+
+    assert alice_client.get("/api/v1/deals/").json()["count"] == alice_before + 1
+    assert alice_client.get("/api/v1/deals/", {"page_size": 1, "page": 2}).json()["count"] == alice_before + 1
+    assert manager.get("/api/v1/deals/").json()["count"] == manager_before + 1
+    assert manager.get("/api/v1/deals/", {"stage": "prep"}).json()["count"] == (
+        Deal.objects.filter(stage="prep").count()
+    )
+    assert alice_client.get("/api/v1/deals/", {"search": "Fresh"}).json()["count"] == 1
+    Deal.objects.get(title="Fresh").delete()
+    assert alice_client.get("/api/v1/deals/").json()["count"] == alice_before

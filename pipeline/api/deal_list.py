@@ -1,0 +1,193 @@
+"""The deal list, the API's hottest endpoint: rows as tuples, rendered by hand in ``DealSerializer``'s shape.
+
+Building 50 model instances and running them through a serializer costs more than the query itself, so
+the list reads the columns it shows with ``values_list`` and turns each tuple into the documented dict.
+``tests/api`` checks every row equals ``DealSerializer`` on the same deal.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from typing import Any, cast
+
+from django.db import connection
+from django.db.models import Field, Model, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from pipeline.models import Account, Contact, Deal, LostReason
+from salesladder.org.models import Team, User
+
+
+def _name(model: type[Model], field: str, fk: str) -> RawSQL:
+    """``SELECT field FROM model WHERE pk = deal.fk``, written once: its text depends only on the models."""
+    q = connection.ops.quote_name
+    meta = model._meta
+    name_field = cast(Field, meta.get_field(field))
+    fk_field = cast(Field, Deal._meta.get_field(fk))
+    pk = cast(Field, meta.pk)
+    return RawSQL(
+        f"SELECT n.{q(str(name_field.column))} FROM {q(meta.db_table)} n WHERE n.{q(str(pk.column))} = "
+        f"{q(Deal._meta.db_table)}.{q(str(fk_field.column))}",
+        (),
+        output_field=name_field,
+    )
+
+
+def deal_list_queryset(deals: QuerySet[Deal]) -> QuerySet[Deal]:
+    """Deals with the names the API shows, in the same query and without building the related objects.
+
+    Scalar subqueries rather than joins: PostgreSQL plans a five-way join over the deal table's many
+    indexes in ~6 ms, far longer than it runs; each subquery is planned on its own in a fraction of that.
+    They are fixed SQL (``RawSQL``, no input in them) because compiling five ORM subqueries costs ~1.5 ms of
+    Python a request. The deal table keeps its own name in every deal query (it is never aliased).
+    """
+    return deals.annotate(**_names())
+
+
+@functools.cache
+def _names() -> dict[str, RawSQL]:
+    return {
+        "account_name": _name(Account, "name", "account"),
+        "contact_name": _name(Contact, "name", "contact"),
+        "owner_username": _name(User, "username", "owner"),
+        "team_name": _name(Team, "name", "team"),
+        "lost_reason_code": _name(LostReason, "code", "lost_reason"),
+    }
+
+
+# The columns read for one list row, in the order of DealSerializer.Meta.fields (ids for the relations).
+COLUMNS = (
+    "id",
+    "title",
+    "account_id",
+    "account_name",
+    "contact_id",
+    "contact_name",
+    "owner_id",
+    "owner_username",
+    "team_id",
+    "team_name",
+    "stage",
+    "status",
+    "stage_entered_at",
+    "amount",
+    "currency",
+    "expected_close_date",
+    "needs_summary",
+    "signed_on",
+    "contract_amount",
+    "delivery_status",
+    "source",
+    "external_id",
+    "notes",
+    "lost_reason_code",
+    "lost_note",
+    "closed_at",
+    "last_activity_at",
+    "is_stale",
+    "created_at",
+    "updated_at",
+)
+
+
+def deal_list_values(deals: QuerySet[Deal]) -> QuerySet[Any]:
+    """``deals`` (filtered and ordered) as tuples of ``COLUMNS``."""
+    return deal_list_queryset(deals).values_list(*COLUMNS)
+
+
+def datetime_renderer(zone: tzinfo) -> Callable[[datetime | None], str | None]:
+    """As DRF's DateTimeField renders a value in the current time zone, without its per-call overhead."""
+
+    def render(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return render
+
+
+def money(value: Decimal | None) -> str | None:
+    """As DRF's ``DecimalField(max_digits=14, decimal_places=2)`` renders it: a string with two decimals."""
+    if value is None:
+        return None
+    if value.as_tuple().exponent != -2:  # the database answers numeric(14, 2); anything else is normalised
+        value = value.quantize(Decimal("0.01"))
+    return f"{value:f}"
+
+
+def deal_list_rows(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Tuples of ``COLUMNS`` as the API's deal dicts (exactly ``DealSerializer``'s output)."""
+    dt = datetime_renderer(timezone.get_current_timezone())
+    out = []
+    for (
+        pk,
+        title,
+        account_id,
+        account_name,
+        contact_id,
+        contact_name,
+        owner_id,
+        owner_username,
+        team_id,
+        team_name,
+        stage,
+        status,
+        stage_entered_at,
+        amount,
+        currency,
+        expected_close_date,
+        needs_summary,
+        signed_on,
+        contract_amount,
+        delivery_status,
+        source,
+        external_id,
+        notes,
+        lost_reason_code,
+        lost_note,
+        closed_at,
+        last_activity_at,
+        is_stale,
+        created_at,
+        updated_at,
+    ) in rows:
+        out.append(
+            {
+                "id": pk,
+                "title": title,
+                "account": account_id,
+                "account_name": account_name,
+                "contact": contact_id,
+                "contact_name": contact_name if contact_id is not None else None,
+                "owner": owner_id,
+                "owner_username": owner_username,
+                "team": team_id,
+                "team_name": team_name,
+                "stage": stage,
+                "status": status,
+                "stage_entered_at": dt(stage_entered_at),
+                "amount": money(amount),
+                "currency": currency,
+                "expected_close_date": None if expected_close_date is None else expected_close_date.isoformat(),
+                "needs_summary": needs_summary,
+                "signed_on": None if signed_on is None else signed_on.isoformat(),
+                "contract_amount": money(contract_amount),
+                "delivery_status": delivery_status,
+                "source": source,
+                "external_id": external_id,
+                "notes": notes,
+                "lost_reason": lost_reason_code,
+                "lost_note": lost_note,
+                "closed_at": dt(closed_at),
+                "last_activity_at": dt(last_activity_at),
+                "is_stale": is_stale,
+                "created_at": dt(created_at),
+                "updated_at": dt(updated_at),
+            }
+        )
+    return out
