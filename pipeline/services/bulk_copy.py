@@ -11,7 +11,9 @@ transaction: only the wire format differs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -70,7 +72,6 @@ def bulk_insert_rows(
     if connection.vendor != "postgresql":
         objs = model._default_manager.bulk_create([model(**row) for row in rows])
         return [obj.pk for obj in objs]
-    from psycopg.types.json import Jsonb
 
     meta = model._meta
     pk = meta.pk
@@ -84,7 +85,8 @@ def bulk_insert_rows(
         else:
             defaults[field.attname] = field.get_default()
     attnames = [f.attname for f in fields]
-    json_attnames = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    json_positions = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    pick = itemgetter(*attnames)
     table = connection.ops.quote_name(meta.db_table)
     column_names = [f.column for f in fields]
     ids: list[Any] = []
@@ -99,9 +101,19 @@ def bulk_insert_rows(
         columns = ", ".join(connection.ops.quote_name(str(c)) for c in column_names)
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for i, row in enumerate(rows):
-                values: list[Any] = [ids[i]] if returning_ids else []
-                for name in attnames:
-                    value = row.get(name, defaults[name])
-                    values.append(Jsonb(value) if name in json_attnames and value is not None else value)
+                values = list(pick({**defaults, **row})) if len(attnames) > 1 else [pick({**defaults, **row})]
+                for position in json_positions:
+                    values[position] = _json_text(values[position])
+                if returning_ids:
+                    values.insert(0, ids[i])
                 copy.write_row(values)
     return ids
+
+
+def _json_text(value: Any) -> str | None:
+    """A JSON value as ``COPY`` text (the column's input function parses it)."""
+    if value is None:
+        return None
+    if value == {}:  # the common case: no errors, no payload
+        return "{}"
+    return json.dumps(value)

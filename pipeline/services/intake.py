@@ -38,7 +38,7 @@ from pipeline.models import (
 )
 from pipeline.services import webhooks
 from pipeline.services.bulk_copy import bulk_insert_rows
-from pipeline.services.deals import deal_update, normalize_company_name
+from pipeline.services.deals import deal_update
 from pipeline.services.deals_bulk import DealDraft, deal_bulk_errors, deals_bulk_create
 from pipeline.services.intake_clean import Lead, clean_lead, default_currency, payload_of
 from pipeline.services.intake_lookups import (
@@ -358,9 +358,7 @@ def _process(leads: list[Lead], ctx: _Context, plan: _Plan | None = None) -> dic
 
     # Accounts: for new deals, and for existing ones whose company changed.
     account_changes = [
-        lead
-        for lead in updates
-        if lead.company and normalize_company_name(lead.company) != existing[lead.key].account_normalized
+        lead for lead in updates if lead.company and lead.company_key != existing[lead.key].account_normalized
     ]
     if plan.accounts is None:
         accounts = resolve_accounts(

@@ -9,12 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
+
+from pipeline.services.deals import normalize_company_name
 
 LEAD_FIELDS = (
     "source",
@@ -118,8 +121,19 @@ class Lead:
         return "" if not domain or domain in FREE_MAIL_DOMAINS else domain
 
     @property
+    def company_key(self) -> str:
+        """The company name as accounts are matched by (``normalize_company_name``)."""
+        return normalized_company(self.company) if self.company else ""
+
+    @property
     def deal_title(self) -> str:
         return (self.company or self.contact_name or self.email or f"{self.source} {self.external_id}")[:200]
+
+
+@lru_cache(maxsize=4096)
+def normalized_company(name: str) -> str:
+    """``normalize_company_name``, remembered: a batch often names a company several times."""
+    return normalize_company_name(name)
 
 
 def _storable(text: str) -> str:

@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 
 from pipeline.models import Account, Contact, Deal, OwnerStrategy, RoundRobinCursor, RoutingRule
 from pipeline.services.bulk_copy import bulk_insert
-from pipeline.services.deals import normalize_company_name
-from pipeline.services.intake_clean import Lead
+from pipeline.services.intake_clean import Lead, normalized_company
 from salesladder.org.models import Membership, Role, User
 from salesladder.org.selectors import team_descendant_ids, users_visible_to
 
@@ -229,7 +228,7 @@ def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
     (one per distinct company in the batch, owned by the first lead's owner)."""
     if not needs:
         return {}
-    names = {lead.index: normalize_company_name(lead.company) for lead, _o in needs if lead.company}
+    names = {lead.index: lead.company_key for lead, _o in needs if lead.company}
     domains = {lead.index: lead.company_domain for lead, _o in needs if lead.company_domain}
     by_name: dict[str, Account] = {}
     by_domain: dict[str, Account] = {}
@@ -265,7 +264,7 @@ def resolve_accounts(needs: list[tuple[Lead, int]]) -> dict[int, Account]:
             if account is None:
                 account = Account(
                     name=label[:200],
-                    normalized_name=name or normalize_company_name(label),
+                    normalized_name=name or normalized_company(label),
                     domain=domain,
                     owner_id=owner_id,
                 )
