@@ -37,10 +37,9 @@ from pipeline.models import (
     WebhookEvent,
 )
 from pipeline.services import webhooks
-from pipeline.services.bulk_copy import bulk_insert_rows
 from pipeline.services.deals import deal_update
 from pipeline.services.deals_bulk import DealDraft, deal_bulk_errors, deals_bulk_create
-from pipeline.services.intake_clean import Lead, clean_lead, default_currency, payload_of
+from pipeline.services.intake_clean import Lead, clean_lead, default_currency
 from pipeline.services.intake_lookups import (
     ExistingDeal,
     assign_owners,
@@ -49,6 +48,7 @@ from pipeline.services.intake_lookups import (
     resolve_contacts,
     resolve_owners,
 )
+from pipeline.services.intake_records import write_records
 from salesladder.errors import DomainError
 from salesladder.org.models import User
 from salesladder.org.selectors import rep_team
@@ -153,7 +153,7 @@ def lead_intake(
             plan.accounts = resolve_accounts([(lead, plan.assignment[lead.index][0]) for lead in plan.new])
     with transaction.atomic():
         results.update(_run(leads, ctx, plan))
-        _write_records(results=results, raw_by_index=raw_by_index, ctx=ctx, batch_id=batch_id)
+        write_records(results=results, raw_by_index=raw_by_index, ctx=ctx, batch_id=batch_id)
     return IntakeResult(batch_id=batch_id, results=[results[k] for k in sorted(results)])
 
 
@@ -475,44 +475,3 @@ def _refresh_contact(lead: Lead, current: ExistingDeal, changes: dict[str, Any],
         contact.updated_at = timezone.now()
         out.append(contact)
     return changed
-
-
-# --- records ---------------------------------------------------------------------------------
-
-
-def _write_records(
-    *, results: dict[int, ItemResult], raw_by_index: dict[int, Any], ctx: _Context, batch_id: uuid.UUID
-) -> None:
-    """One intake record per created, updated or refused lead (a replay that changes nothing writes none)."""
-    records = []
-    error_team = None
-    if any(r.status == IntakeStatus.ERROR for r in results.values()):
-        error_team = ctx.default_team
-    for index, result in results.items():
-        if result.status == IntakeStatus.UNCHANGED:
-            continue
-        if result.status == IntakeStatus.ERROR:
-            payload = payload_of(raw_by_index[index])
-            source, external_id = payload.get("source"), payload.get("external_id")
-        else:  # a valid lead: its source and external id were checked to be storable
-            payload = {}
-            source, external_id = raw_by_index[index].get("source"), raw_by_index[index].get("external_id")
-        records.append(
-            {
-                "source": str(source or "")[:60],
-                "external_id": str(external_id or "")[:120],
-                "payload": payload,
-                "status": result.status,
-                "errors": result.errors,
-                "deal_id": result.deal,
-                "batch_id": batch_id,
-                "index": index,
-                "channel": ctx.channel,
-                "actor_id": ctx.actor.pk,
-                "team_id": result.team_id or (error_team.pk if error_team else None),
-                "attempts": 1,
-                "created_at": ctx.at,
-                "processed_at": ctx.at,
-            }
-        )
-    bulk_insert_rows(IntakeRecord, records)

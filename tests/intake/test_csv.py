@@ -69,6 +69,38 @@ def test_importing_the_same_file_twice_changes_nothing(org):
     assert Deal.objects.count() == 2
 
 
+def test_importing_the_same_file_twice_keeps_one_quarantine_record_per_bad_row(org):
+    lead_intake_csv(file=CSV.encode(), actor=org.manager)
+    record = IntakeRecord.objects.get(status="error")
+    first_batch = record.batch_id
+    fixed_elsewhere = CSV.replace("jane@acme.example,oops", "jane@acme.example,12.345")
+
+    again = lead_intake_csv(file=fixed_elsewhere.encode(), actor=org.manager)
+
+    assert again.totals["error"] == 1  # the answer still reports the bad row
+    record.refresh_from_db()
+    assert IntakeRecord.objects.filter(status="error").count() == 1
+    assert record.attempts == 2
+    assert record.payload["amount"] == "12.345"  # the latest version of the row and its errors
+    assert record.errors == {"amount": ["Ensure that there are no more than 2 decimal places."]}
+    assert record.batch_id != first_batch  # listed under the latest import's request
+
+
+def test_a_bad_row_without_an_id_is_recognised_by_its_content(org):
+    rows = "source,external_id,company,email\nfair,,Initech,bill@initech.example\nfair,,Initrode,x\n"
+
+    lead_intake_csv(file=rows.encode(), actor=org.manager)
+    lead_intake_csv(file=rows.encode(), actor=org.manager)
+    lead_intake_csv(file=rows.replace("Initrode", "Initrode AG").encode(), actor=org.manager)
+
+    quarantined = IntakeRecord.objects.filter(status="error").order_by("pk")
+    assert [(r.payload.get("company"), r.attempts) for r in quarantined] == [
+        ("Initech", 3),  # the same row three times: one record
+        ("Initrode", 2),
+        ("Initrode AG", 1),  # a different row: a record of its own
+    ]
+
+
 def test_a_mapping_naming_missing_columns_is_refused(org):
     with pytest.raises(DomainError) as exc:
         lead_intake_csv(file=CSV.encode(), mapping={"company": "Firma"}, actor=org.manager)

@@ -109,3 +109,18 @@ def test_listing_records_has_a_constant_query_count(org, django_assert_max_num_q
 
     assert len(response.json()["results"]) == 99
     assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_a_bad_lead_sent_again_updates_its_quarantine_record(org):
+    east = TokenClient(org.manager, team=org.east)
+    record = quarantined(east, email="jane(at)acme")
+
+    east.post({"leads": [lead(1, email="jane(at)acme", phone="12")]})
+    TokenClient(org.mgr_west, team=org.west).post({"leads": [lead(1, email="jane(at)acme")]})
+
+    record.refresh_from_db()
+    assert record.attempts == 2
+    assert set(record.errors) == {"email", "phone"}  # the latest errors
+    # the other team's quarantine is its own: its manager sees a record of their own
+    assert IntakeRecord.objects.filter(status="error").count() == 2
+    assert IntakeRecord.objects.get(status="error", team=org.west).attempts == 1
