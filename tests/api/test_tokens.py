@@ -189,3 +189,28 @@ def test_admin_lists_tokens_without_keys_and_revokes(world: World, client):
     assert revoke.status_code == 200
     token.refresh_from_db()
     assert token.revoked_at is not None
+
+
+def test_a_token_request_has_the_same_scope_as_the_selectors_compute(world: World):
+    """Bearer authentication reads the managed teams (sub-teams included) in its one query; they must be
+    exactly what org.selectors.managed_team_ids says, for every kind of user."""
+    from salesladder.org.authentication import BearerTokenAuthentication
+    from salesladder.org.models import Membership, Role, User
+    from salesladder.org.selectors import managed_team_ids
+    from tests.factories import TeamFactory
+
+    org = world.org
+    deep = TeamFactory(name="East North Deep", parent=org.east_north)
+    Membership.objects.create(user=org.mgr_west, team=deep, role=Role.MANAGER)  # two separate trees
+    for user in (org.manager, org.north_manager, org.mgr_west, org.alice, org.admin):
+        _, key = api_token_create(user=user, name="scope")
+        authenticated, token = BearerTokenAuthentication().authenticate_key(key)
+
+        stored = ApiToken.objects.select_related("team").get(pk=token.pk)
+        assert authenticated == user
+        assert token.user_id == user.pk
+        assert (token.team, token.scopes, token.created_at) == (stored.team, stored.scopes, stored.created_at)
+        assert managed_team_ids(user=authenticated) == managed_team_ids(user=User.objects.get(pk=user.pk))
+    assert managed_team_ids(user=BearerTokenAuthentication().authenticate_key(key)[0]) == set()  # the admin
+    manager = BearerTokenAuthentication().authenticate_key(api_token_create(user=org.manager, name="m")[1])[0]
+    assert managed_team_ids(user=manager) == {org.east.pk, org.east_north.pk, deep.pk}
