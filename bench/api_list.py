@@ -166,6 +166,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--worker-threads", type=int, default=1)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
 
@@ -189,6 +191,10 @@ def main() -> None:
             "salesladder.wsgi",
             "--workers",
             str(args.workers),
+            "--worker-class",
+            args.worker_class,
+            "--threads",
+            str(args.worker_threads),
             "--bind",
             f"127.0.0.1:{args.port}",
             "--log-level",

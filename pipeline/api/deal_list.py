@@ -13,7 +13,8 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db import connection
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, connections
 from django.db.models import Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -97,6 +98,46 @@ COLUMNS = (
 def deal_list_values(deals: QuerySet[Deal]) -> QuerySet[Any]:
     """``deals`` (filtered and ordered) as tuples of ``COLUMNS``."""
     return deal_list_queryset(deals).values_list(*COLUMNS)
+
+
+class DealRows:
+    """What the paginator cuts pages from: ``deals`` (filtered and ordered), each page read as tuples of
+    ``COLUMNS`` by ``fetch_rows``. The count comes from the paginator (see ``CachedCountPaginator``)."""
+
+    ordered = True  # the view always orders the deals
+
+    def __init__(self, deals: QuerySet[Deal]) -> None:
+        self._values = deal_list_values(deals)
+
+    def __getitem__(self, page: slice) -> list[tuple[Any, ...]]:
+        return fetch_rows(self._values[page])
+
+
+def fetch_rows(values: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` queryset, read on a cursor of our own so that PostgreSQL timestamps are
+    parsed by psycopg's C loader: Django's own (pure Python, to pin the time zone) took a third of the
+    Python time of a 50-deal page. Every value is otherwise what iterating the queryset gives."""
+    compiler = values.query.get_compiler(using=values.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    db = connections[values.db]
+    with db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            _c_timestamps(cursor.cursor)
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return list(compiler.results_iter(results=[rows], tuple_expected=True))
+
+
+def _c_timestamps(cursor: Any) -> None:
+    """On this cursor only, psycopg's default ``timestamptz`` loader. It answers aware datetimes in the
+    session's time zone (UTC, as Django sets it), the same instants Django's loader gives."""
+    import psycopg
+
+    oid = psycopg.postgres.types["timestamptz"].oid
+    cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT))
 
 
 def datetime_renderer(zone: tzinfo) -> Callable[[datetime | None], str | None]:

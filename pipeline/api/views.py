@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from pipeline.api.deal_count import COUNT_TTL, deal_count_key
-from pipeline.api.deal_list import deal_list_queryset, deal_list_rows, deal_list_values
+from pipeline.api.deal_list import DealRows, deal_list_queryset, deal_list_rows
 from pipeline.api.serializers import (
     AccountSerializer,
     AccountWriteSerializer,
@@ -182,7 +182,7 @@ class DealViewSet(
             key=deal_count_key(user=request.user, params=request.query_params),  # type: ignore[arg-type]
             timeout=COUNT_TTL,
         )
-        page = self.paginate_queryset(deal_list_values(plain))
+        page = self.paginate_queryset(DealRows(plain))  # type: ignore[arg-type]
         return self.get_paginated_response(deal_list_rows(page))  # type: ignore[arg-type]
 
     def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:

@@ -481,3 +481,16 @@ def test_deal_list_count_follows_writes_and_never_crosses_scopes_or_filters(worl
     assert alice_client.get("/api/v1/deals/", {"search": "Fresh"}).json()["count"] == 1
     Deal.objects.get(title="Fresh").delete()
     assert alice_client.get("/api/v1/deals/").json()["count"] == alice_before
+
+
+def test_deal_rows_read_like_the_queryset(world: World):
+    """The list reads its page on its own cursor (psycopg's C timestamp loader on PostgreSQL): the same
+    values as iterating the queryset, and an empty page for a query that can match nothing."""
+    from pipeline.api.deal_list import DealRows, deal_list_values, fetch_rows
+
+    deals = Deal.objects.order_by("-updated_at", "-id")
+
+    assert DealRows(deals)[0:50] == list(deal_list_values(deals)[0:50])
+    assert DealRows(deals)[1:2] == list(deal_list_values(deals)[1:2])
+    assert fetch_rows(Deal.objects.none().values_list("id")) == []
+    assert fetch_rows(Deal.objects.filter(pk__in=[]).values_list("id")) == []
