@@ -187,6 +187,16 @@ def generate(n_deals: int) -> dict[str, float]:
             FROM bench_src s WHERE s.top < 5 AND s.u2 < 0.5 AND s.u4 < 0.1""",
             [now],
         )
+        # each move's stay and stay bucket (the nightly medians read them; the nightly job fills them for new moves)
+        _sql(
+            f"""
+            UPDATE {T} AS x SET stay_started_at = s.arrived,
+                   stay_bucket = FLOOR(LN(1 + EXTRACT(EPOCH FROM (x.occurred_at - s.arrived)) / 86400.0 * 1440) * 32)
+            FROM (SELECT id, kind, LAG(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, id) AS arrived
+                  FROM {T} WHERE kind IN ('create', 'forward', 'backward') AND deal_id > %s) s
+            WHERE x.id = s.id AND s.kind IN ('forward', 'backward') AND s.arrived IS NOT NULL""",
+            [offset],
+        )
         _sql(f"SELECT setval(pg_get_serial_sequence('{D}', 'id'), (SELECT MAX(id) FROM {D}))")
         _sql("SET LOCAL maintenance_work_mem = '256MB'")
         for definition in indexes:

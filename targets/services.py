@@ -1,37 +1,40 @@
 """Nightly writes of the targets app: funnel/attainment snapshots, stale flags and the nightly run.
 
-Snapshots are computed set-based: per period and scope type one aggregate query (the same SQL the
-live services use, ``targets.selectors.sql``), then one bulk upsert on the snapshot keys, so a
-re-run rewrites the same rows with the same values (idempotent).
+Snapshots are computed set-based: per period one query per figure for every rep, team and the org
+(``targets.selectors.nightly_sql``, the counting rules of ``targets.selectors.sql``), then one bulk
+upsert on the snapshot keys, so a re-run rewrites the same rows with the same values (idempotent).
 
-Incremental runs (the default) rely on StageTransition being append-only: entered counts and cohort
-counts can only grow, so the new snapshot = the previous run's row + the deals that newly qualify,
-read from the histories of deals with a transition the previous run did not see (id above its
-watermark, or occurring after its as-of day). Medians, quotas, outcomes and pipeline value are
+Incremental runs (the default) build on the previous finished run: entered and cohort counts only grow
+(StageTransition is append-only), so the new row = the previous run's row + the deals that newly
+qualify, read from the histories of deals with a transition the previous run did not see (id above
+its watermark, or occurring after its as-of day). Medians are recomputed from the stays stored on the
+moves when an exit of the period is new (else kept); quotas, outcomes and open-deal figures are
 recomputed. ``incremental=False`` (``run_nightly --full``) recomputes everything from scratch.
+See docs/counting.md ("Live and snapshots").
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, DateTimeField, Max, Q, Value, When
+from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from pipeline.models import Deal, DealStatus, StageConfig, StageTransition
 from salesladder.org.models import Membership, Role, Team
+from targets import nightly_medians
 from targets.models import FunnelSnapshot, NightlyRun, Quota, ScopeSnapshot, ScopeType
 from targets.periods import Period, PeriodKind, org_today
-from targets.selectors import sql
+from targets.selectors import nightly_sql
 from targets.selectors.funnel import STAGES, end_of_day, window
 from targets.selectors.quotas import org_quotas, team_quotas, user_quotas
 from targets.selectors.scope import ORG_SCOPE_ID
@@ -104,11 +107,19 @@ class Universe:
     rep_ids: list[int]
     team_ids: list[int] = field(init=False)
 
+    ancestors: dict[int, list[int]] = field(init=False)
+
     def __post_init__(self) -> None:
         self.team_ids = sorted({a for _t, a in self.closure})
+        self.ancestors = {}
+        for team, ancestor in self.closure:
+            self.ancestors.setdefault(team, []).append(ancestor)
 
-    def groupings(self) -> list[sql.Grouping]:
-        return [sql.group_users(), sql.group_teams(self.closure), sql.group_org()]
+    def signature(self) -> str:
+        """The team tree counted with: incremental runs need the same one as the run they build on."""
+        # (the version tag: rows of older code have no stay histograms to build on)
+        text = "stays-v1" + repr(sorted(self.closure))
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
     def keys(self, extra_users: Iterable[int] = ()) -> list[tuple[str, int]]:
         users = sorted(set(self.rep_ids) | set(extra_users))
@@ -145,6 +156,7 @@ def _quotas(period: Period, u: Universe) -> dict[Key, int]:
 class PreviousRun:
     as_of: date
     max_id: int
+    universe: str = ""
 
 
 def _previous_rows(period: Period, prev: PreviousRun) -> dict[Key, FunnelSnapshot]:
@@ -152,57 +164,50 @@ def _previous_rows(period: Period, prev: PreviousRun) -> dict[Key, FunnelSnapsho
     return {(r.scope_type, r.scope_id, r.stage): r for r in rows}
 
 
-def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRun | None) -> tuple[int, str]:
-    """Upsert the FunnelSnapshot rows of one period as of the end of ``as_of``; returns (rows, mode)."""
+def _funnel_period(
+    *, period: Period, as_of: date, u: Universe, prev: PreviousRun | None, filled: nightly_sql.Filled
+) -> tuple[int, str]:
+    """Upsert the FunnelSnapshot rows of one period as of the end of ``as_of``; returns (rows, mode).
+
+    Incremental (a previous run's rows of the period exist): entered and cohort counts and the stay
+    histograms = the previous rows + what is new (one delta query each, for every scope); medians are
+    kept unless an exit of the period is new or had its stay rewritten (``targets.nightly_medians``)."""
     start, cutoff = window(period, as_of)
     reached_by = end_of_day(as_of)
-    entered: dict[Key, int] = {}
-    cohort: dict[Key, int] = {}
-    median: dict[Key, float] = {}
     previous = _previous_rows(period, prev) if prev else {}
-    mode = "incremental" if previous else "full"  # incremental: recomputed because something is new
-    fresh = True
     if previous:
         assert prev is not None
-        fresh = sql.has_fresh(start=start, cutoff=cutoff, max_id=prev.max_id, prev_cutoff=end_of_day(prev.as_of))
-    if not fresh:
-        # nothing new inside the period: medians (exits in the period) are the previous run's
-        median = {
-            key: row.median_days_in_stage for key, row in previous.items() if row.median_days_in_stage is not None
-        }
-        mode = "unchanged"  # incremental, and nothing new inside the period
-    # A period with nothing new keeps its entered counts and adds the cohort deals that reached a rung
-    # since (a cohort's reach runs past the period end). A period with new transitions is recomputed in
-    # one pass per figure: with a day's moves spread over every rep, that is cheaper than per-scope deltas.
-    use_delta = bool(previous) and not fresh
-    for g in u.groupings() if use_delta else []:
-        assert prev is not None
-        cohort.update(
-            _keyed(
-                g.scope_type,
-                sql.cohort_delta(
-                    g,
-                    start=start,
-                    cutoff=cutoff,
-                    reached_by=reached_by,
-                    max_id=prev.max_id,
-                    prev_cutoff=end_of_day(prev.as_of),
-                ),
+        prev_cutoff = end_of_day(prev.as_of)
+        since: dict[str, Any] = {"max_id": prev.max_id, "prev_cutoff": prev_cutoff}
+        entered = nightly_sql.entered_delta_all(u.closure, start=start, cutoff=cutoff, **since)
+        cohort = nightly_sql.cohort_delta_all(u.closure, start=start, cutoff=cutoff, reached_by=reached_by, **since)
+        histograms = nightly_medians.from_rows((k, r.stay_histogram) for k, r in previous.items())
+        rewritten = bool(filled.count and filled.low and filled.high and filled.low < cutoff and filled.high >= start)
+        if rewritten or nightly_sql.exits_fresh(start=start, cutoff=cutoff, **since):
+            new = nightly_sql.stay_histograms(
+                u.closure, start=start, cutoff=cutoff, new_since=(prev.max_id, prev_cutoff)
             )
-        )
-    if not use_delta:
-        entered = sql.entered_all(u.closure, start=start, cutoff=cutoff)
-        cohort = sql.cohort_all(u.closure, start=start, cutoff=cutoff, reached_by=reached_by)
-    if fresh:
-        median = sql.median_days_all(u.closure, start=start, cutoff=cutoff)
-    base = previous if use_delta else {}
+            histograms = nightly_medians.plus(
+                histograms, new, filled.seen, u.ancestors, start=start, seen_until=min(prev_cutoff, cutoff)
+            )
+            median = nightly_medians.medians(histograms, u.closure, start=start, cutoff=cutoff)
+            mode = "incremental"
+        else:
+            median = {k: r.median_days_in_stage for k, r in previous.items() if r.median_days_in_stage is not None}
+            mode = "incremental" if entered or cohort else "unchanged"
+    else:
+        entered = nightly_sql.entered_all(u.closure, start=start, cutoff=cutoff)
+        cohort = nightly_sql.cohort_all(u.closure, start=start, cutoff=cutoff, reached_by=reached_by)
+        histograms = nightly_sql.stay_histograms(u.closure, start=start, cutoff=cutoff)
+        median = nightly_medians.medians(histograms, u.closure, start=start, cutoff=cutoff)
+        mode = "full"
     quotas = _quotas(period, u)
     extra_users = {sid for (st, sid, _s) in [*entered, *previous] if st == ScopeType.USER}
     rows = []
     for scope_type, scope_id in u.keys(extra_users):
         for stage in STAGES:
             key = (scope_type, scope_id, stage)
-            old = base.get(key)
+            old = previous.get(key)
             rows.append(
                 FunnelSnapshot(
                     scope_type=scope_type,
@@ -214,14 +219,14 @@ def _funnel_period(*, period: Period, as_of: date, u: Universe, prev: PreviousRu
                     cohort_reached=(old.cohort_reached if old else 0) + cohort.get(key, 0),
                     quota=quotas.get(key),
                     median_days_in_stage=median.get(key),
+                    stay_histogram=nightly_medians.to_row(histograms.get(key, {})),
                 )
             )
-    FunnelSnapshot.objects.bulk_create(
+    nightly_sql.upsert(
+        FunnelSnapshot,
         rows,
-        batch_size=2000,
-        update_conflicts=True,
         unique_fields=["scope_type", "scope_id", "period", "as_of", "stage"],
-        update_fields=["entered", "cohort_reached", "quota", "median_days_in_stage", "computed_at"],
+        update_fields=["entered", "cohort_reached", "quota", "median_days_in_stage", "stay_histogram", "computed_at"],
     )
     return len(rows), mode
 
@@ -242,41 +247,26 @@ class OpenState:
 
 
 def _open_state(u: Universe) -> OpenState:
-    """One pass over the open deals grouped by (owner, team, close month), rolled up to every scope.
-    The loop runs over those groups (reps × teams × months), never over deals."""
-    ancestors: dict[int, list[int]] = {}
-    for team, ancestor in u.closure:
-        ancestors.setdefault(team, []).append(ancestor)
-    sums: dict[tuple[str, int], dict[str, Decimal]] = {}
+    """One query: the open deals by scope and expected close month (a few thousand rows, never deals)."""
+    pipeline: dict[tuple[str, int], dict[str, str]] = {}
     counts: dict[tuple[str, int], list[int]] = {}
-    for owner, team, month, value, n, stale in sql.open_deal_rows():
-        keys = [(ScopeType.USER.value, owner), (ScopeType.ORG.value, ORG_SCOPE_ID)]
-        keys += [(ScopeType.TEAM.value, a) for a in ancestors.get(team, [team])]
-        for key in keys:
-            by_month = sums.setdefault(key, {})
-            by_month[month] = by_month.get(month, Decimal(0)) + Decimal(str(value or 0))
-            c = counts.setdefault(key, [0, 0])
-            c[0] += n
-            c[1] += stale
-    pipeline = {key: {m: str(_money(v)) for m, v in sorted(months.items())} for key, months in sums.items()}
+    for st, sid, month, value, n, stale in sorted(nightly_sql.open_deals_all(u.closure)):
+        pipeline.setdefault((st, sid), {})[month] = str(_money(value))
+        c = counts.setdefault((st, sid), [0, 0])
+        c[0] += n
+        c[1] += stale
     return OpenState(pipeline, {key: (c[0], c[1]) for key, c in counts.items()})
 
 
-def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState, reuse_from: date | None) -> int:
-    """``reuse_from``: a previous as-of day whose outcomes still hold (no new transition in the period)."""
+def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState) -> int:
+    """Outcomes and lost reasons of the period (always recomputed: they read the deals' current amount
+    and status; one query each over the period's closings, a narrow index) and the open-deal figures."""
     start, cutoff = window(period, as_of)
-    outcomes: dict[tuple[str, int], tuple[int, Any, int]] = {}
+    outcomes = nightly_sql.outcomes_all(u.closure, start=start, cutoff=cutoff)
     reasons: dict[tuple[str, int], dict[str, int]] = {}
+    for (st, sid, code), n in sorted(nightly_sql.lost_reasons_all(u.closure, start=start, cutoff=cutoff).items()):
+        reasons.setdefault((st, sid), {})[code] = n
     pipeline, opened = state.pipeline, state.opened
-    reused = ScopeSnapshot.objects.filter(period=period.key, as_of=reuse_from) if reuse_from else []
-    for row in reused:
-        outcomes[(row.scope_type, row.scope_id)] = (row.won_count, row.won_amount, row.lost_count)
-        reasons[(row.scope_type, row.scope_id)] = row.lost_reasons
-    for g in u.groupings() if not reused else []:
-        st = g.scope_type
-        outcomes.update({(st, sid): v for sid, v in sql.outcome_counts(g, start=start, cutoff=cutoff).items()})
-        for (sid, code), n in sorted(sql.lost_reason_counts(g, start=start, cutoff=cutoff).items()):
-            reasons.setdefault((st, sid), {})[code] = n
     extra = {sid for (st, sid) in [*outcomes, *opened] if st == ScopeType.USER}
     rows = []
     for key in u.keys(extra):
@@ -298,10 +288,9 @@ def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState,
                 extra={"win_rate": round(won / (won + lost), 6) if won + lost else None},
             )
         )
-    ScopeSnapshot.objects.bulk_create(
+    nightly_sql.upsert(
+        ScopeSnapshot,
         rows,
-        batch_size=2000,
-        update_conflicts=True,
         unique_fields=["scope_type", "scope_id", "period", "as_of"],
         update_fields=[
             "won_count",
@@ -327,7 +316,7 @@ def _previous_run(as_of: date) -> PreviousRun | None:
     )
     if run is None:
         return None
-    return PreviousRun(run.run_date, int(run.stats["max_transition_id"]))
+    return PreviousRun(run.run_date, int(run.stats["max_transition_id"]), str(run.stats.get("universe", "")))
 
 
 def snapshots_compute(
@@ -340,22 +329,29 @@ def snapshots_compute(
 ) -> dict[str, Any]:
     """Upsert FunnelSnapshot and ScopeSnapshot rows for every rep, team (with sub-teams) and the
     organisation, for ``periods`` (default: current and previous of each kind in use) as of the end of
-    ``as_of``. Incremental when a previous finished run's snapshot of the same period exists."""
+    ``as_of``. Incremental when a previous finished run's snapshot of the same period exists and the
+    team tree is the one it counted with (a moved team changes which transitions a team counts)."""
     periods = periods if periods is not None else snapshot_periods(as_of)
-    prev = (previous or _previous_run(as_of)) if incremental else None
     u = universe()
+    prev = (previous or _previous_run(as_of)) if incremental else None
+    if prev is not None and prev.universe != u.signature():
+        prev = None
     stats: dict[str, Any] = {"periods": {}, "funnel_rows": 0, "scope_rows": 0, "timings": {}}
+    stats["universe"] = u.signature()
+    clock = _time.monotonic()
+    filled = nightly_sql.stays_fill(seen_up_to=prev.max_id if prev else 0)
+    stats["stays_filled"] = filled.count
+    stats["timings"]["stays"] = round(_time.monotonic() - clock, 3)
     clock = _time.monotonic()
     state = _open_state(u)
     stats["timings"]["open_deals"] = round(_time.monotonic() - clock, 3)
     for period in periods:
         clock = _time.monotonic()
-        n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev)
+        n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev, filled=filled)
         stats["funnel_rows"] += n
         stats["timings"][f"{period.key} funnel"] = round(_time.monotonic() - clock, 3)
         clock = _time.monotonic()
-        reuse_from = prev.as_of if prev and mode == "unchanged" else None
-        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u, state=state, reuse_from=reuse_from)
+        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u, state=state)
         stats["timings"][f"{period.key} scope"] = round(_time.monotonic() - clock, 3)
         stats["periods"][period.key] = mode
         if progress:
@@ -368,26 +364,26 @@ def snapshots_compute(
 
 def stale_flags_update(*, as_of: date | None = None) -> int:
     """Flag open deals with no activity (or, never touched, no creation) for their stage's ``stale_days``
-    and unflag the rest, in ONE UPDATE over all stages (a CASE picks each stage's cutoff; no per-deal
-    loop), touching only rows whose flag changes (``updated_at`` is left alone: a flag is not an edit).
-    Returns rows changed."""
+    and unflag the rest: two UPDATEs over all stages (an OR of one stage-and-clock range per stage, each
+    served by a partial index, so only the deals whose flag changes are read; no per-deal loop), leaving
+    ``updated_at`` alone (a flag is not an edit). Returns rows changed."""
     now = timezone.now()
     # Flags are today's state: the day that just ended (beat) or today cut at its end; a backfill of
     # an older day does not rewind them.
     at = min(now, end_of_day(as_of)) if as_of and as_of >= org_today() - timedelta(days=1) else now
-    cutoffs = [
-        When(stage=stage, then=Value(at - timedelta(days=days or 0)))
-        for stage, days in StageConfig.objects.filter(stale_days__isnull=False).values_list("stage", "stale_days")
-    ]
-    if not cutoffs:
-        return Deal.objects.filter(is_stale=True).update(is_stale=False)
-    # stages without stale days: a cutoff before any deal, so never quiet (no NULL in the comparison)
-    never = datetime(1900, 1, 1, tzinfo=UTC)
-    cutoff = Case(*cutoffs, default=Value(never), output_field=DateTimeField())
-    quiet = Q(status=DealStatus.OPEN) & Q(LessThan(Coalesce("last_activity_at", "created_at"), cutoff))
-    return Deal.objects.filter((quiet & Q(is_stale=False)) | (~quiet & Q(is_stale=True))).update(
-        is_stale=Case(When(quiet, then=Value(True)), default=Value(False))
-    )
+    days = dict(StageConfig.objects.filter(stale_days__isnull=False).values_list("stage", "stale_days"))
+    cutoffs = {stage: at - timedelta(days=d or 0) for stage, d in days.items()}
+    deals = Deal.objects.alias(clock=Coalesce("last_activity_at", "created_at"))
+    quiet = Q(pk__in=[])
+    awake = Q(status__in=[DealStatus.WON, DealStatus.LOST])
+    unconfigured = [s for s in STAGES if s not in cutoffs]
+    if unconfigured:
+        awake |= Q(status=DealStatus.OPEN, stage__in=unconfigured)
+    for stage, cutoff in cutoffs.items():
+        quiet |= Q(stage=stage, clock__lt=cutoff)
+        awake |= Q(status=DealStatus.OPEN, stage=stage, clock__gte=cutoff)
+    flagged = deals.filter(quiet, status=DealStatus.OPEN, is_stale=False).update(is_stale=True) if cutoffs else 0
+    return flagged + deals.filter(awake, is_stale=True).update(is_stale=False)
 
 
 # --- the nightly run -------------------------------------------------------------------------

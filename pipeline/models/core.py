@@ -11,7 +11,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -249,6 +250,27 @@ class Deal(models.Model):
         indexes = [
             models.Index(fields=["owner", "status", "stage"]),
             models.Index(fields=["team", "status", "stage"]),
+            # nightly stale flags: the open unflagged deals by stage and stale clock, and the flagged ones
+            models.Index(
+                F("stage"),
+                Coalesce("last_activity_at", "created_at"),
+                name="deal_stale_clock_idx",
+                condition=Q(status="open", is_stale=False),
+            ),
+            models.Index(
+                F("status"),
+                F("stage"),
+                Coalesce("last_activity_at", "created_at"),
+                name="deal_stale_flagged_idx",
+                condition=Q(is_stale=True),
+            ),
+            # nightly open-deal figures (pipeline value by close month, open/stale counts) from the index alone
+            models.Index(
+                fields=["owner", "team", "expected_close_date", "stage"],
+                name="deal_open_pipeline_idx",
+                include=["amount", "is_stale"],
+                condition=Q(status="open"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -298,6 +320,13 @@ class StageTransition(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("owner then"), on_delete=models.PROTECT, related_name="+"
     )
     team = models.ForeignKey("org.Team", verbose_name=_("team then"), on_delete=models.PROTECT, related_name="+")
+    # On a forward/backward move: when the deal arrived in ``from_stage`` (its previous stage change), so
+    # the stay this move ends lasts ``occurred_at - stay_started_at``. Filled by the nightly job for the
+    # deals with a move it has not filled yet (targets.selectors.nightly_sql.stays_fill); NULL until then.
+    stay_started_at = models.DateTimeField(_("in the left stage since"), null=True, blank=True, editable=False)
+    # floor(ln(1 + stay in minutes) × 32): a bucket of stays of about the same length (3 % wide), filled
+    # with stay_started_at; the nightly medians count exits per bucket and read only the median's bucket.
+    stay_bucket = models.SmallIntegerField(_("stay length bucket"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["occurred_at", "pk"]
@@ -312,6 +341,43 @@ class StageTransition(models.Model):
             ),
             models.Index(fields=["owner", "occurred_at"]),
             models.Index(fields=["team", "occurred_at"]),
+            # nightly medians: the exits of a period by stay bucket (full runs), and the exits of one rep,
+            # team or the org from one rung in one stay bucket (the median's bucket)
+            models.Index(
+                fields=["occurred_at", "from_stage", "owner", "team", "stay_bucket"],
+                name="transition_exit_idx",
+                condition=Q(kind__in=["forward", "backward"], stay_bucket__isnull=False),
+            ),
+            models.Index(
+                fields=["owner", "from_stage", "stay_bucket", "occurred_at"],
+                name="transition_stay_owner_idx",
+                include=["stay_started_at"],
+                condition=Q(kind__in=["forward", "backward"], stay_bucket__isnull=False),
+            ),
+            models.Index(
+                fields=["team", "from_stage", "stay_bucket", "occurred_at"],
+                name="transition_stay_team_idx",
+                include=["stay_started_at"],
+                condition=Q(kind__in=["forward", "backward"], stay_bucket__isnull=False),
+            ),
+            models.Index(
+                fields=["from_stage", "stay_bucket", "occurred_at"],
+                name="transition_stay_org_idx",
+                include=["stay_started_at"],
+                condition=Q(kind__in=["forward", "backward"], stay_bucket__isnull=False),
+            ),
+            # nightly: the moves whose stay is still to be filled
+            models.Index(
+                fields=["deal"],
+                name="transition_stay_todo_idx",
+                condition=Q(kind__in=["forward", "backward"], stay_started_at__isnull=True),
+            ),
+            # outcomes: entries into signing and losses of a period
+            models.Index(
+                fields=["occurred_at", "kind", "to_stage", "deal", "owner", "team"],
+                name="transition_close_idx",
+                condition=Q(kind="lose") | Q(kind__in=["create", "forward"], to_stage="signing"),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -293,6 +293,27 @@ def open_counts(g: Grouping) -> dict[int, tuple[int, int]]:
     return {int(sid): (int(n), int(stale or 0)) for sid, n, stale in rows}
 
 
+# "any time before": a lower bound the occurred_at indexes can use
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def changed_deals_sql(*, kinds: str = ENTRY_SQL) -> str:
+    """SELECT of the deals with a transition of ``kinds`` in ``[low, high)`` that is new to a previous run
+    (id above ``max_id``, or occurring at or after ``prev_cutoff``); parameters from ``changed_params``.
+    A UNION of a primary-key range and an occurred_at range, each served by an index (an OR of the two
+    would read the whole period)."""
+    return f"""
+            SELECT n.deal_id FROM {T} n
+            WHERE n.id > %s AND n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s
+            UNION
+            SELECT n.deal_id FROM {T} n
+            WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s"""
+
+
+def changed_params(*, max_id: int, low: datetime, high: datetime, prev_cutoff: datetime) -> list[Any]:
+    return [max_id, db_dt(low), db_dt(high), db_dt(max(low, prev_cutoff)), db_dt(high)]
+
+
 def _before(alias: str) -> str:
     """Already reflected in the previous snapshot: older id AND occurred before its cutoff."""
     return f"({alias}.id <= %s AND {alias}.occurred_at < %s)"
@@ -303,10 +324,7 @@ def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int
     occurring before ``prev_cutoff``) did not count. Transitions are append-only, so entered(s) only
     grows: new = previous + this delta. Reads only the histories of deals with a new transition."""
     g = g.for_alias("t")
-    changed = f"""changed AS (
-            SELECT DISTINCT n.deal_id FROM {T} n
-            WHERE n.kind IN {ENTRY_SQL} AND n.occurred_at >= %s AND n.occurred_at < %s
-            AND (n.id > %s OR n.occurred_at >= %s))"""
+    changed = f"changed AS ({changed_deals_sql()})"
     sql = f"""
         {g.with_clause(changed)}
         SELECT scope_id, to_stage, COUNT(*) FROM (
@@ -320,10 +338,7 @@ def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int
         GROUP BY 1, 2"""
     params = [
         *g.cte_params,
-        db_dt(start),
-        db_dt(cutoff),
-        max_id,
-        db_dt(prev_cutoff),
+        *changed_params(max_id=max_id, low=start, high=cutoff, prev_cutoff=prev_cutoff),
         max_id,
         db_dt(prev_cutoff),
         db_dt(start),
@@ -344,9 +359,7 @@ def cohort_delta(
 ) -> Counts:
     """(deal in the scope's prep cohort, deal reached s) pairs new since the previous snapshot."""
     g = g.for_alias("t")
-    changed = f"""changed AS (
-            SELECT DISTINCT n.deal_id FROM {T} n
-            WHERE n.kind IN {ENTRY_SQL} AND n.occurred_at < %s AND (n.id > %s OR n.occurred_at >= %s))"""
+    changed = f"changed AS {'MATERIALIZED ' if connection.vendor == 'postgresql' else ''}({changed_deals_sql()})"
     cohort = f"""cohort AS (
             SELECT {g.key} AS scope_id, t.deal_id, MAX(CASE WHEN {_before("t")} THEN 1 ELSE 0 END) AS was
             FROM {T} t {g.join}
@@ -356,7 +369,7 @@ def cohort_delta(
     reach = f"""reach AS (
             SELECT e.deal_id, e.to_stage, MAX(CASE WHEN {_before("e")} THEN 1 ELSE 0 END) AS was
             FROM {T} e
-            WHERE e.deal_id IN (SELECT deal_id FROM changed) AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
+            WHERE e.deal_id IN (SELECT deal_id FROM cohort) AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
             GROUP BY 1, 2)"""
     sql = f"""
         {g.with_clause(changed, cohort, reach)}
@@ -366,9 +379,7 @@ def cohort_delta(
         GROUP BY 1, 2"""
     params = [
         *g.cte_params,
-        db_dt(reached_by),
-        max_id,
-        db_dt(prev_cutoff),
+        *changed_params(max_id=max_id, low=EPOCH, high=reached_by, prev_cutoff=prev_cutoff),
         max_id,
         db_dt(prev_cutoff),
         db_dt(start),
@@ -379,119 +390,3 @@ def cohort_delta(
         db_dt(reached_by),
     ]
     return {(int(s), stage): int(n) for s, stage, n in _run(sql, params)}
-
-
-def has_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> bool:
-    """Whether a transition in ``[start, cutoff)`` is new to the previous snapshot (id above its watermark
-    or occurring after its as-of day). Two small index range scans (ids, then times)."""
-    sql = f"""
-        SELECT CASE WHEN EXISTS (
-                   SELECT 1 FROM {T} WHERE id > %s AND occurred_at >= %s AND occurred_at < %s)
-               OR EXISTS (
-                   SELECT 1 FROM {T} WHERE occurred_at >= %s AND occurred_at >= %s AND occurred_at < %s)
-               THEN 1 ELSE 0 END"""
-    params = [max_id, db_dt(start), db_dt(cutoff), db_dt(start), db_dt(prev_cutoff), db_dt(cutoff)]
-    return bool(_run(sql, params)[0][0])
-
-
-def median_days_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
-    """``median_days`` for every rep, every team of ``closure`` and the org in one query: the exits of the
-    period and their arrivals are computed once, then keyed three ways.
-    Returns ``{(scope_type, scope_id, stage): days}``."""
-    g = group_teams(closure)
-    # Arrivals: the previous stage change of the same deal inside the window (LAG over the window's
-    # moves, one pass over the period index); only a deal's first move in the window looks further back,
-    # with one index probe for the last move before the window.
-    before = f"""(
-            SELECT p.occurred_at FROM {T} p
-            WHERE p.deal_id = mv.deal_id AND p.kind IN {MOVE_SQL} AND p.occurred_at < %s
-            ORDER BY p.occurred_at DESC, p.id DESC LIMIT 1)"""
-    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    moves = f"""mv AS {materialized}(
-            SELECT x.deal_id, x.kind, x.from_stage, x.occurred_at, x.owner_id, x.team_id,
-                   LAG(x.occurred_at) OVER (PARTITION BY x.deal_id ORDER BY x.occurred_at, x.id) AS prev_at
-            FROM {T} x
-            WHERE x.kind IN {MOVE_SQL} AND x.occurred_at >= %s AND x.occurred_at < %s)"""
-    exits = f"""exits AS {materialized}(
-            SELECT owner_id, team_id, from_stage AS stage,
-                   {_days("mv.occurred_at", f"COALESCE(mv.prev_at, {before})")} AS days
-            FROM mv WHERE mv.kind IN ('forward', 'backward'))"""
-    keyed = f"""keyed AS (
-            SELECT '{ScopeType.USER.value}' AS st, owner_id AS sid, stage, days FROM exits
-            UNION ALL
-            SELECT '{ScopeType.TEAM.value}', c.ancestor_id, stage, days
-            FROM exits e JOIN closure c ON c.team_id = e.team_id
-            UNION ALL
-            SELECT '{ScopeType.ORG.value}', 0, stage, days FROM exits)"""
-    ranked = """ranked AS (
-            SELECT st, sid, stage, days,
-                   ROW_NUMBER() OVER (PARTITION BY st, sid, stage ORDER BY (days IS NULL), days) AS rn,
-                   COUNT(days) OVER (PARTITION BY st, sid, stage) AS cnt
-            FROM keyed)"""
-    sql = f"""
-        {g.with_clause(moves, exits, keyed, ranked)}
-        SELECT st, sid, stage, AVG(days) FROM ranked
-        WHERE cnt > 0 AND (rn = (cnt + 1) / 2 OR rn = (cnt + 2) / 2)
-        GROUP BY 1, 2, 3"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), db_dt(start)])
-    return {(st, int(sid), stage): round(float(days), 3) for st, sid, stage, days in rows}
-
-
-def open_deal_rows() -> list[tuple[int, int, str, Any, int, int]]:
-    """Open deals now grouped by current (owner, team, expected close month): ``(owner, team, month,
-    Σ amount × probability, deals, of which stale)``. One pass over the open deals; callers roll the
-    few hundred groups up to reps, teams and the org."""
-    sql = f"""
-        SELECT d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, ''),
-               SUM(COALESCE(d.amount, 0) * sc.probability / 100.0), COUNT(*),
-               SUM(CASE WHEN d.is_stale THEN 1 ELSE 0 END)
-        FROM {D} d JOIN {SC} sc ON sc.stage = d.stage
-        WHERE d.status = 'open'
-        GROUP BY 1, 2, 3"""
-    return [(int(o), int(t), m, v, int(n), int(s or 0)) for o, t, m, v, n, s in _run(sql, [])]
-
-
-def _keyed_union(source: str, columns: str) -> str:
-    """Rows of CTE ``source`` (with owner_id, team_id) keyed three ways: rep, every ancestor team, org."""
-    return f"""keyed AS (
-            SELECT '{ScopeType.USER.value}' AS st, owner_id AS sid, {columns} FROM {source}
-            UNION ALL
-            SELECT '{ScopeType.TEAM.value}', c.ancestor_id, {columns}
-            FROM {source} s JOIN closure c ON c.team_id = s.team_id
-            UNION ALL
-            SELECT '{ScopeType.ORG.value}', 0, {columns} FROM {source})"""
-
-
-def entered_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
-    """``entered_counts`` of every rep, team and the org from one pass over the period's entries.
-    Returns ``{(scope_type, scope_id, stage): deals}``."""
-    g = group_teams(closure)
-    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    src = f"""src AS {materialized}(
-            SELECT DISTINCT t.owner_id, t.team_id, t.to_stage, t.deal_id FROM {T} t
-            WHERE t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
-    sql = f"""
-        {g.with_clause(src, _keyed_union("src", "to_stage, deal_id"))}
-        SELECT st, sid, to_stage, COUNT(DISTINCT deal_id) FROM keyed GROUP BY 1, 2, 3"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
-    return {(st, int(sid), stage): int(n) for st, sid, stage, n in rows}
-
-
-def cohort_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime, reached_by: datetime) -> dict:
-    """``cohort_counts`` of every rep, team and the org in one query (see there)."""
-    g = group_teams(closure)
-    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    src = f"""src AS {materialized}(
-            SELECT DISTINCT t.owner_id, t.team_id, t.deal_id FROM {T} t
-            WHERE t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep' AND t.occurred_at >= %s AND t.occurred_at < %s)"""
-    reach = f"""reach AS {materialized}(
-            SELECT DISTINCT e.deal_id, e.to_stage FROM {T} e
-            WHERE e.kind IN {ENTRY_SQL} AND e.occurred_at >= %s AND e.occurred_at < %s
-            AND e.deal_id IN (SELECT deal_id FROM src))"""
-    sql = f"""
-        {g.with_clause(src, reach, _keyed_union("src", "deal_id"))}
-        SELECT k.st, k.sid, r.to_stage, COUNT(DISTINCT k.deal_id)
-        FROM keyed k JOIN reach r ON r.deal_id = k.deal_id
-        GROUP BY 1, 2, 3"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), db_dt(start), db_dt(reached_by)])
-    return {(st, int(sid), stage): int(n) for st, sid, stage, n in rows}

@@ -1,0 +1,92 @@
+"""Exact median days in stage for the nightly snapshots, kept incrementally.
+
+Each forward/backward move stores its stay (``StageTransition.stay_started_at``) and a stay-length
+bucket (``stay_bucket``, non-decreasing in the length). A snapshot row keeps the period's exits from its
+rung per bucket (``FunnelSnapshot.stay_histogram``). Counts are additive, so a run's histogram = the
+previous run's + the exits new to it (± the moves whose stay a move written into the past changed).
+The histogram tells in which bucket the middle stay(s) lie and at which rank; only those buckets' exits
+are then read (an index range each) to pick the exact values. The median of an even count is the mean
+of the two middle stays, as in ``targets.selectors.sql.median_days``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+
+from targets.models import ScopeType
+from targets.selectors import nightly_sql
+from targets.selectors.scope import ORG_SCOPE_ID
+
+Group = tuple[str, int, str]  # scope type, scope id, stage
+Histograms = dict[Group, dict[int, int]]
+
+
+def _rank_in_bucket(histogram: Mapping[int, int], rank: int) -> tuple[int, int]:
+    """(bucket, rank within the bucket) of the ``rank``-th shortest stay (1-based)."""
+    seen = 0
+    for bucket in sorted(histogram):
+        if seen + histogram[bucket] >= rank:
+            return bucket, rank - seen
+        seen += histogram[bucket]
+    raise ValueError("rank beyond the histogram")
+
+
+def medians(
+    histograms: Histograms, closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime
+) -> dict[Group, float]:
+    """``{group: median days}`` of every group with exits. One query for the middle stays of all groups;
+    the loop runs over groups and their buckets, never over exits."""
+    middles: dict[Group, list[tuple[int, int]]] = {}
+    for group, histogram in histograms.items():
+        n = sum(histogram.values())
+        if n > 0:
+            middles[group] = [_rank_in_bucket(histogram, r) for r in sorted({(n + 1) // 2, (n + 2) // 2})]
+    wanted = sorted({(*group, bucket, k) for group, pairs in middles.items() for bucket, k in pairs})
+    days = nightly_sql.stays_at_ranks(closure, start=start, cutoff=cutoff, wanted=wanted)
+    result = {}
+    for group, pairs in middles.items():
+        values = [days[(*group, bucket, k)] for bucket, k in pairs]
+        result[group] = round(values[0] if len(values) == 1 else (values[0] + values[1]) / 2, 3)
+    return result
+
+
+def from_rows(rows: Iterable[tuple[Group, Mapping[str, int]]]) -> Histograms:
+    """Histograms as stored in snapshot rows (JSON keys are text)."""
+    return {group: {int(b): int(n) for b, n in stored.items()} for group, stored in rows}
+
+
+def to_row(histogram: Mapping[int, int]) -> dict[str, int]:
+    return {str(b): n for b, n in sorted(histogram.items()) if n}
+
+
+def plus(
+    previous: Histograms,
+    new: Histograms,
+    rewritten: Iterable[nightly_sql.Rewritten],
+    ancestors: Mapping[int, list[int]],
+    *,
+    start: datetime,
+    seen_until: datetime,
+) -> Histograms:
+    """The previous run's histograms + the exits new to it + the moves it had seen (in its window
+    ``[start, seen_until)``) whose stay has since been rewritten: out of the old bucket, into the new."""
+    result: Histograms = {group: dict(h) for group, h in previous.items()}
+
+    def add(group: Group, bucket: int | None, n: int) -> None:
+        if bucket is not None:
+            histogram = result.setdefault(group, {})
+            histogram[bucket] = histogram.get(bucket, 0) + n
+
+    for group, histogram in new.items():
+        for bucket, n in histogram.items():
+            add(group, bucket, n)
+    for move in rewritten:  # only moves written into the past make these: a handful, not the night's exits
+        if not start <= move.occurred_at < seen_until:
+            continue
+        scopes = [(ScopeType.USER.value, move.owner_id), (ScopeType.ORG.value, ORG_SCOPE_ID)]
+        scopes += [(ScopeType.TEAM.value, a) for a in ancestors.get(move.team_id, [])]
+        for scope_type, scope_id in scopes:
+            add((scope_type, scope_id, move.stage), move.old_bucket, -1)
+            add((scope_type, scope_id, move.stage), move.new_bucket, 1)
+    return result

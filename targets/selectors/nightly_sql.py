@@ -1,0 +1,450 @@
+"""The nightly job's SQL: every figure for every rep, team and the org in ONE query per figure.
+
+Each query reads its rows once and keys them three ways (rep = owner then, every ancestor team of the
+team then, org = 0) through ``keyed_union``; results are ``{(scope_type, scope_id, ...): value}``.
+Counting rules are those of ``targets.selectors.sql`` (SPEC §3, docs/counting.md).
+
+Incremental runs (``*_delta``) read only the histories of the deals with a transition the previous run
+did not see: id above its watermark, or occurring after its as-of day. Both are index range scans (the
+primary key, the entry index), never a pass over the period.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from targets.models import ScopeType
+from targets.selectors.sql import (
+    ENTRY_SQL,
+    EPOCH,
+    LR,
+    MOVE_SQL,
+    SC,
+    D,
+    T,
+    _days,
+    _month,
+    _run,
+    changed_deals_sql,
+    changed_params,
+    db_dt,
+    group_teams,
+)
+
+EXIT_SQL = "('forward', 'backward')"
+
+
+def _materialized() -> str:
+    return "MATERIALIZED " if connection.vendor == "postgresql" else ""
+
+
+def keyed_union(source: str, columns: str) -> str:
+    """Rows of CTE ``source`` (with owner_id, team_id) keyed three ways: rep, every ancestor team, org."""
+    return f"""keyed AS (
+            SELECT '{ScopeType.USER.value}' AS st, owner_id AS sid, {columns} FROM {source}
+            UNION ALL
+            SELECT '{ScopeType.TEAM.value}', c.ancestor_id, {columns}
+            FROM {source} s JOIN closure c ON c.team_id = s.team_id
+            UNION ALL
+            SELECT '{ScopeType.ORG.value}', 0, {columns} FROM {source})"""
+
+
+def entered_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
+    """``sql.entered_counts`` of every rep, team and the org from one pass over the period's entries.
+    Returns ``{(scope_type, scope_id, stage): deals}``."""
+    g = group_teams(closure)
+    src = f"""src AS {_materialized()}(
+            SELECT t.owner_id, t.team_id, t.to_stage, t.deal_id FROM {T} t
+            WHERE t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    # distinct (scope, stage, deal) first, then plain counts: two hash aggregates, no sort
+    sql = f"""
+        {g.with_clause(src, keyed_union("src", "to_stage, deal_id"))}
+        SELECT st, sid, to_stage, COUNT(*) FROM (SELECT DISTINCT st, sid, to_stage, deal_id FROM keyed) d
+        GROUP BY 1, 2, 3"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in rows}
+
+
+def cohort_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime, reached_by: datetime) -> dict:
+    """``sql.cohort_counts`` of every rep, team and the org in one query (see there)."""
+    g = group_teams(closure)
+    src = f"""src AS {_materialized()}(
+            SELECT DISTINCT t.owner_id, t.team_id, t.deal_id FROM {T} t
+            WHERE t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep' AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    reach = f"""reach AS {_materialized()}(
+            SELECT DISTINCT e.deal_id, e.to_stage FROM {T} e
+            WHERE e.kind IN {ENTRY_SQL} AND e.occurred_at >= %s AND e.occurred_at < %s
+            AND e.deal_id IN (SELECT deal_id FROM src))"""
+    # (scope, deal) distinct and (deal, stage) distinct: their join is distinct, so COUNT(*) counts deals
+    sql = f"""
+        {g.with_clause(src, reach, keyed_union("src", "deal_id"))}
+        SELECT k.st, k.sid, r.to_stage, COUNT(*)
+        FROM (SELECT DISTINCT st, sid, deal_id FROM keyed) k JOIN reach r ON r.deal_id = k.deal_id
+        GROUP BY 1, 2, 3"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), db_dt(start), db_dt(reached_by)])
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in rows}
+
+
+def _old(alias: str) -> str:
+    """Already seen by the previous run: id at most its watermark AND occurred before its as-of day ended."""
+    return f"CASE WHEN {alias}.id <= %s AND {alias}.occurred_at < %s THEN 1 ELSE 0 END"
+
+
+def entered_delta_all(
+    closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime
+) -> dict:
+    """Per (scope_type, scope_id, stage): deals entering the stage in ``[start, cutoff)`` in the scope that
+    the previous run (watermark ``max_id``, as-of day ending ``prev_cutoff``) did not count. Entries are
+    append-only, so entered = previous + delta. One query for every scope."""
+    g = group_teams(closure)
+    changed = f"changed AS ({changed_deals_sql()})"
+    src = f"""src AS {_materialized()}(
+            SELECT t.owner_id, t.team_id, t.to_stage, t.deal_id, {_old("t")} AS old
+            FROM {T} t
+            WHERE t.deal_id IN (SELECT deal_id FROM changed)
+            AND t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    sql = f"""
+        {g.with_clause(changed, src, keyed_union("src", "to_stage, deal_id, old"))}
+        SELECT st, sid, to_stage, COUNT(*) FROM (
+            SELECT st, sid, to_stage, deal_id FROM keyed GROUP BY 1, 2, 3, 4 HAVING MAX(old) = 0
+        ) fresh
+        GROUP BY 1, 2, 3"""
+    params = [
+        *g.cte_params,
+        *changed_params(max_id=max_id, low=start, high=cutoff, prev_cutoff=prev_cutoff),
+        max_id,
+        db_dt(prev_cutoff),
+        db_dt(start),
+        db_dt(cutoff),
+    ]
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in _run(sql, params)}
+
+
+def cohort_delta_all(
+    closure: Sequence[tuple[int, int]],
+    *,
+    start: datetime,
+    cutoff: datetime,
+    reached_by: datetime,
+    max_id: int,
+    prev_cutoff: datetime,
+) -> dict:
+    """Per (scope_type, scope_id, stage): (deal in the scope's prep cohort of ``[start, cutoff)``, deal
+    entered the stage before ``reached_by``) pairs the previous run did not count (its cohort membership
+    or its reach is new). One query for every scope."""
+    g = group_teams(closure)
+    changed = f"changed AS {_materialized()}({changed_deals_sql()})"
+    src = f"""src AS {_materialized()}(
+            SELECT t.owner_id, t.team_id, t.deal_id, {_old("t")} AS old
+            FROM {T} t
+            WHERE t.deal_id IN (SELECT deal_id FROM changed) AND t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep'
+            AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    cohort = """cohort AS (SELECT st, sid, deal_id, MAX(old) AS was FROM keyed GROUP BY 1, 2, 3)"""
+    reach = f"""reach AS (
+            SELECT e.deal_id, e.to_stage, MAX({_old("e")}) AS was
+            FROM {T} e
+            WHERE e.deal_id IN (SELECT deal_id FROM src) AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
+            GROUP BY 1, 2)"""
+    sql = f"""
+        {g.with_clause(changed, src, keyed_union("src", "deal_id, old"), cohort, reach)}
+        SELECT c.st, c.sid, r.to_stage, COUNT(*)
+        FROM cohort c JOIN reach r ON r.deal_id = c.deal_id
+        WHERE NOT (c.was = 1 AND r.was = 1)
+        GROUP BY 1, 2, 3"""
+    params = [
+        *g.cte_params,
+        *changed_params(max_id=max_id, low=EPOCH, high=reached_by, prev_cutoff=prev_cutoff),
+        max_id,
+        db_dt(prev_cutoff),
+        db_dt(start),
+        db_dt(cutoff),
+        max_id,
+        db_dt(prev_cutoff),
+        db_dt(reached_by),
+    ]
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in _run(sql, params)}
+
+
+def exits_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> bool:
+    """Whether an exit (forward/backward move) in ``[start, cutoff)`` is new to the previous run (id above
+    its watermark, or occurring after its as-of day): the period's medians must then be recomputed. Two
+    index range scans (primary key, exit index) that stop at the first row found."""
+    sql = f"""
+        SELECT CASE WHEN EXISTS (
+                   SELECT 1 FROM {T} WHERE id > %s AND kind IN {EXIT_SQL} AND occurred_at >= %s AND occurred_at < %s)
+               OR EXISTS (
+                   SELECT 1 FROM {T} WHERE kind IN {EXIT_SQL} AND occurred_at >= %s AND occurred_at < %s)
+               THEN 1 ELSE 0 END"""
+    params = [max_id, db_dt(start), db_dt(cutoff), db_dt(max(start, prev_cutoff)), db_dt(cutoff)]
+    return bool(_run(sql, params)[0][0])
+
+
+# --- medians from stored stays -----------------------------------------------------------------
+
+
+def bucket_sql(later: str, earlier: str) -> str:
+    """The stay-length bucket of a stay from ``earlier`` to ``later``: floor(ln(1 + minutes) × 32), about
+    3 % wide. Non-decreasing in the length, so ordering by (bucket, days) orders by days."""
+    return f"FLOOR(LN(1 + {_days(later, earlier)} * 1440) * 32)"
+
+
+@dataclass
+class Rewritten:
+    """A move whose stored stay ``stays_fill`` changed although a previous run had seen the move."""
+
+    owner_id: int
+    team_id: int
+    stage: str
+    occurred_at: datetime
+    old_bucket: int | None
+    new_bucket: int | None
+
+
+@dataclass
+class Filled:
+    count: int = 0
+    low: datetime | None = None
+    high: datetime | None = None
+    seen: list[Rewritten] = field(default_factory=list)
+
+
+def stays_fill(*, seen_up_to: int = 0) -> Filled:
+    """Store on every forward/backward move when the deal arrived in the stage it leaves (its previous
+    create/forward/backward, ordered by time then id) and the stay's bucket, for the deals with a move not
+    filled yet. The whole history of such a deal is redone, so a move inserted into the past also corrects
+    the stay of the move after it. Returns what changed: count and time span, and the rewritten moves with
+    id up to ``seen_up_to`` (a previous run counted them with their old bucket)."""
+    todo = f"SELECT DISTINCT deal_id FROM {T} WHERE kind IN {EXIT_SQL} AND stay_started_at IS NULL"
+    pg = connection.vendor == "postgresql"
+    deals = f"= ANY(ARRAY({todo}))" if pg else f"IN ({todo})"  # an array: the planner probes the deal index
+    stays = f"""SELECT id, kind, stay_bucket AS old_bucket,
+                   LAG(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, id) AS arrived
+            FROM {T} WHERE kind IN {MOVE_SQL} AND deal_id {deals}"""
+    differs = "IS DISTINCT FROM" if pg else "IS NOT"
+    where = f"s.kind IN {EXIT_SQL} AND x.stay_started_at {differs} s.arrived"
+    assign = f"stay_started_at = s.arrived, stay_bucket = {bucket_sql('x.occurred_at', 's.arrived')}"
+    columns = "x.id, x.owner_id, x.team_id, x.from_stage, x.occurred_at"
+    if pg:
+        sql = f"""
+            WITH s AS MATERIALIZED ({stays}),
+            done AS (UPDATE {T} x SET {assign} FROM s WHERE x.id = s.id AND {where}
+                     RETURNING {columns}, s.old_bucket, x.stay_bucket AS new_bucket)
+            SELECT id, owner_id, team_id, from_stage, occurred_at, old_bucket, new_bucket, NULL, NULL FROM done
+            WHERE id <= %s
+            UNION ALL
+            SELECT NULL, NULL, NULL, NULL, MIN(occurred_at), NULL, NULL, COUNT(*), MAX(occurred_at) FROM done"""
+        rows = _run(sql, [seen_up_to])
+    else:
+        old = f"""SELECT {columns}, x.stay_bucket, {bucket_sql("x.occurred_at", "s.arrived")}
+            FROM {T} x JOIN ({stays}) s ON x.id = s.id WHERE {where}"""
+        changed = [(*r[:4], _as_dt(r[4]), *r[5:]) for r in _run(old, [])]
+        rows = [(*r, None, None) for r in changed if r[0] <= seen_up_to]
+        times = [r[4] for r in changed]
+        rows.append(
+            (None, None, None, None, min(times, default=None), None, None, len(changed), max(times, default=None))
+        )
+        _run(f"UPDATE {T} AS x SET {assign} FROM ({stays}) s WHERE x.id = s.id AND {where}", [])
+    *seen_rows, summary = rows
+    seen = [
+        Rewritten(int(o), int(t), st, _as_dt(at), None if ob is None else int(ob), None if nb is None else int(nb))
+        for _i, o, t, st, at, ob, nb, _n, _h in seen_rows
+    ]
+    count, low, high = int(summary[7]), summary[4], summary[8]
+    return Filled(count, _as_dt(low) if low else None, _as_dt(high) if high else None, seen)
+
+
+def _as_dt(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = parse_datetime(str(value))  # SQLite: naive UTC text
+    assert parsed is not None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _exits(*, new_since: tuple[int, datetime] | None) -> str:
+    """The exits of ``[start, cutoff)`` with a stay (parameters: start, cutoff), or only those new to a
+    previous run (``new_since`` = its watermark and as-of end: two index ranges, deduplicated by id)."""
+    columns = "x.id, x.owner_id, x.team_id, x.from_stage AS stage, x.stay_bucket AS bucket"
+    base = f"""FROM {T} x WHERE x.kind IN {EXIT_SQL} AND x.stay_bucket IS NOT NULL
+        AND x.occurred_at >= %s AND x.occurred_at < %s"""
+    if new_since is None:
+        return f"SELECT {columns} {base}"
+    return f"SELECT {columns} {base} AND x.id > %s UNION SELECT {columns} {base} AND x.occurred_at >= %s"
+
+
+def stay_histograms(
+    closure: Sequence[tuple[int, int]],
+    *,
+    start: datetime,
+    cutoff: datetime,
+    new_since: tuple[int, datetime] | None = None,
+) -> dict[tuple[str, int, str], dict[int, int]]:
+    """Exits of the period per stay bucket, for every rep, team and the org: ``{(scope_type, scope_id,
+    stage): {bucket: exits}}``; with ``new_since`` = (watermark, as-of end of a previous run) only the
+    exits new to it (counts are additive). One query."""
+    g = group_teams(closure)
+    params: list[Any] = [db_dt(start), db_dt(cutoff)]
+    if new_since is not None:
+        max_id, prev_cutoff = new_since
+        params = [*params, max_id, db_dt(start), db_dt(cutoff), db_dt(max(start, prev_cutoff))]
+    src = f"src AS {_materialized()}({_exits(new_since=new_since)})"
+    sql = f"""
+        {g.with_clause(src, keyed_union("src", "stage, bucket"))}
+        SELECT st, sid, stage, bucket, COUNT(*) FROM keyed GROUP BY 1, 2, 3, 4"""
+    result: dict[tuple[str, int, str], dict[int, int]] = {}
+    for st, sid, stage, bucket, n in _run(sql, [*g.cte_params, *params]):
+        result.setdefault((st, int(sid), stage), {})[int(bucket)] = int(n)
+    return result
+
+
+def stays_at_ranks(
+    closure: Sequence[tuple[int, int]],
+    *,
+    start: datetime,
+    cutoff: datetime,
+    wanted: Sequence[tuple[str, int, str, int, int]],
+) -> dict[tuple[str, int, str, int, int], float]:
+    """Days of the ``k``-th shortest stay (1-based) in bucket ``b`` of each wanted (scope_type, scope_id,
+    stage, b, k), among the period's exits: reads only those buckets' exits (one index range each, the rep,
+    team or org stay index). Returns ``{(scope_type, scope_id, stage, b, k): days}``."""
+    if not wanted:
+        return {}
+    g = group_teams(closure)
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(wanted))
+    want = f"want(st, sid, stage, bucket, k) AS (VALUES {values})"
+    buckets = "buckets AS (SELECT DISTINCT st, sid, stage, bucket FROM want)"
+    exits = f"""x.kind IN {EXIT_SQL} AND x.stay_bucket = b.bucket AND x.from_stage = b.stage
+            AND x.occurred_at >= %s AND x.occurred_at < %s"""
+    days = _days("x.occurred_at", "x.stay_started_at")
+    rows = f"""stays AS (
+            SELECT b.st, b.sid, b.stage, b.bucket, {days} AS days
+            FROM buckets b JOIN {T} x ON x.owner_id = b.sid AND {exits} WHERE b.st = '{ScopeType.USER.value}'
+            UNION ALL
+            SELECT b.st, b.sid, b.stage, b.bucket, {days}
+            FROM buckets b JOIN closure c ON c.ancestor_id = b.sid JOIN {T} x ON x.team_id = c.team_id AND {exits}
+            WHERE b.st = '{ScopeType.TEAM.value}'
+            UNION ALL
+            SELECT b.st, b.sid, b.stage, b.bucket, {days}
+            FROM buckets b JOIN {T} x ON {exits} WHERE b.st = '{ScopeType.ORG.value}')"""
+    ranked = """ranked AS (
+            SELECT st, sid, stage, bucket, days,
+                   ROW_NUMBER() OVER (PARTITION BY st, sid, stage, bucket ORDER BY days) AS rn
+            FROM stays)"""
+    sql = f"""
+        {g.with_clause(want, buckets, rows, ranked)}
+        SELECT r.st, r.sid, r.stage, r.bucket, r.rn, r.days
+        FROM ranked r JOIN want w ON w.st = r.st AND w.sid = r.sid AND w.stage = r.stage AND w.bucket = r.bucket
+        AND w.k = r.rn"""
+    window = [db_dt(start), db_dt(cutoff)]
+    params = [*g.cte_params, *[v for row in wanted for v in row], *window, *window, *window]
+    return {(st, int(sid), stage, int(b), int(k)): float(d) for st, sid, stage, b, k, d in _run(sql, params)}
+
+
+# --- outcomes and open deals -------------------------------------------------------------------
+
+
+def outcomes_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
+    """``sql.outcome_counts`` of every scope: ``{(scope_type, scope_id): (won, won amount, lost)}``, from the
+    period's entries into signing and losses (a narrow index) and the won deals' current amounts."""
+    g = group_teams(closure)
+    won = f"t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing'"
+    src = f"""src AS {_materialized()}(
+            SELECT t.owner_id, t.team_id, t.deal_id, CASE WHEN {won} THEN 1 ELSE 0 END AS is_won,
+                   CASE WHEN t.kind = 'lose' THEN 1 ELSE 0 END AS is_lost
+            FROM {T} t
+            WHERE (t.kind = 'lose' OR ({won})) AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    amounts = f"""amounts AS (
+            SELECT d.id, COALESCE(d.contract_amount, d.amount, 0) AS amount FROM {D} d
+            WHERE d.id IN (SELECT deal_id FROM src WHERE is_won = 1))"""
+    # per (scope, deal) first (hash), then per scope: deals won, Σ amount per won entry, deals lost
+    per_deal = """per_deal AS (
+            SELECT k.st, k.sid, k.deal_id, MAX(k.is_won) AS won, SUM(k.is_won) AS wins, MAX(k.is_lost) AS lost
+            FROM keyed k GROUP BY 1, 2, 3)"""
+    sql = f"""
+        {g.with_clause(src, amounts, keyed_union("src", "deal_id, is_won, is_lost"), per_deal)}
+        SELECT p.st, p.sid, SUM(p.won), SUM(CASE WHEN p.wins > 0 THEN p.wins * a.amount ELSE 0 END), SUM(p.lost)
+        FROM per_deal p LEFT JOIN amounts a ON a.id = p.deal_id
+        GROUP BY 1, 2"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
+    return {(st, int(sid)): (int(w), amt if amt is not None else 0, int(lost)) for st, sid, w, amt, lost in rows}
+
+
+def lost_reasons_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
+    """``sql.lost_reason_counts`` of every scope: ``{(scope_type, scope_id, reason code): deals}`` lost in
+    the period and still lost now."""
+    g = group_teams(closure)
+    src = f"""src AS {_materialized()}(
+            SELECT DISTINCT t.owner_id, t.team_id, t.deal_id, COALESCE(r.code, '') AS code
+            FROM {T} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
+            WHERE t.kind = 'lose' AND d.status = 'lost' AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    sql = f"""
+        {g.with_clause(src, keyed_union("src", "code, deal_id"))}
+        SELECT st, sid, code, COUNT(*) FROM (SELECT DISTINCT st, sid, code, deal_id FROM keyed) d GROUP BY 1, 2, 3"""
+    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
+    return {(st, int(sid), code): int(n) for st, sid, code, n in rows}
+
+
+def open_deals_all(closure: Sequence[tuple[int, int]]) -> list[tuple[str, int, str, Any, int, int]]:
+    """Open deals now by current owner/team, for every scope: ``(scope_type, scope_id, expected close month
+    or '', Σ amount × stage probability, deals, of which stale)``. One pass over the open deals grouped by
+    (owner, team, month), then those few thousand groups keyed three ways."""
+    g = group_teams(closure)
+    src = f"""src AS {_materialized()}(
+            SELECT d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, '') AS month,
+                   SUM(COALESCE(d.amount, 0) * sc.probability / 100.0) AS value, COUNT(*) AS n,
+                   SUM(CASE WHEN d.is_stale THEN 1 ELSE 0 END) AS stale
+            FROM {D} d JOIN {SC} sc ON sc.stage = d.stage
+            WHERE d.status = 'open'
+            GROUP BY 1, 2, 3)"""
+    sql = f"""
+        {g.with_clause(src, keyed_union("src", "month, value, n, stale"))}
+        SELECT st, sid, month, SUM(value), SUM(n), SUM(stale) FROM keyed GROUP BY 1, 2, 3"""
+    rows = _run(sql, g.cte_params)
+    return [(st, int(sid), month, value, int(n), int(stale or 0)) for st, sid, month, value, n, stale in rows]
+
+
+# --- writing the snapshot rows -----------------------------------------------------------------
+
+
+def upsert(
+    model: type[Model], objs: Sequence[Model], *, unique_fields: Sequence[str], update_fields: Sequence[str]
+) -> None:
+    """Insert or update ``objs`` on their unique key. PostgreSQL: ONE statement whose only parameter is
+    the rows as a JSON document (``jsonb_to_recordset``), which costs a fraction of adapting thousands
+    of values one by one; elsewhere ``bulk_create``. ``computed_at``-style ``auto_now`` fields get now."""
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            objs, batch_size=2000, update_conflicts=True, unique_fields=unique_fields, update_fields=update_fields
+        )
+        return
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+
+    def value(obj: Model, f: Any) -> Any:
+        v = now if getattr(f, "auto_now", False) else f.value_from_object(obj)
+        if isinstance(v, date | datetime):
+            return v.isoformat()
+        return str(v) if isinstance(v, Decimal) else v
+
+    payload = json.dumps([{f.column: value(o, f) for f in fields} for o in objs])
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(f.column) for f in fields)
+    types = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
+    key = ", ".join(qn(model._meta.get_field(name).column) for name in unique_fields)
+    sets = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in (model._meta.get_field(n).column for n in update_fields))
+    sql = f"""
+        INSERT INTO {qn(model._meta.db_table)} ({columns})
+        SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({types})
+        ON CONFLICT ({key}) DO UPDATE SET {sets}"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [payload])
