@@ -9,7 +9,11 @@ How a batch is processed (query count does not grow with the batch):
 3. new deals are written with ``deals_bulk_create`` (the same rules as ``deal_create`` at ``prep``,
    one ``create`` transition each), changed deals go through ``deal_update``; unchanged deals are
    not written at all, so a replay is read-only;
-4. the whole batch runs in one savepoint. If a concurrent request inserted one of the same leads
+4. called outside a transaction (the API, the import task), steps 2-3 up to the accounts run *before* the
+   batch's transaction: the round-robin turns and the new accounts (under an advisory lock per company name
+   and domain) are committed in short transactions of their own, so their locks never make parallel batches
+   of one team wait for each other's write and commit;
+5. the whole batch runs in one savepoint. If a concurrent request inserted one of the same leads
    first, the unique ``(source, external_id)`` constraint raises ``IntegrityError``: the savepoint is
    rolled back and the batch re-runs item by item, each in its own savepoint, where the
    lead is re-fetched and becomes an update. Racing identical posts therefore make one deal.
