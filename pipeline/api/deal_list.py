@@ -15,8 +15,10 @@ from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from pipeline.models import Account, Contact, Deal, LostReason
@@ -102,27 +104,72 @@ def deal_list_values(deals: QuerySet[Deal]) -> QuerySet[Any]:
 
 class DealRows:
     """What the paginator cuts pages from: ``deals`` (filtered and ordered), each page read as tuples of
-    ``COLUMNS`` by ``fetch_rows``. The count comes from the paginator (see ``CachedCountPaginator``)."""
+    ``COLUMNS``. The count comes from the paginator (see ``CachedCountPaginator``)."""
 
     ordered = True  # the view always orders the deals
 
     def __init__(self, deals: QuerySet[Deal]) -> None:
-        self._values = deal_list_values(deals)
+        self._deals = deals
 
     def __getitem__(self, page: slice) -> list[tuple[Any, ...]]:
-        return fetch_rows(self._values[page])
+        return fetch_page(self._deals, page)
+
+
+def fetch_page(deals: QuerySet[Deal], page: slice) -> list[tuple[Any, ...]]:
+    """``deal_list_values(deals)[page]``, without compiling its 35 columns on every request.
+
+    The ORM compiles the page's ids query (one column: cheap); its SQL text names everything that shapes the
+    statement (scope, filters, ordering, slice) and the wide query differs from it only by its constant
+    select list, so the wide SQL is compiled once per ids SQL and connection and reused with this request's
+    parameters (checked equal to the ids query's when compiled). Saves ~1 ms of Python a page.
+    """
+    db = connections[deals.db]
+    try:
+        key_sql, params = deals.values_list("pk")[page].query.get_compiler(using=deals.db).as_sql()
+    except EmptyResultSet:
+        return []
+    plan = _wide_plan(db, key_sql, lambda: deal_list_values(deals)[page], tuple(params))
+    if plan is None:  # the wide query takes other parameters: compile it for this request
+        return fetch_rows(deal_list_values(deals)[page])
+    sql, compiler = plan
+    return _run(db, compiler, sql, params)
+
+
+_PLANS: dict[tuple[int, str], tuple[BaseDatabaseWrapper, tuple[str, SQLCompiler] | None]] = {}
+_MAX_PLANS = 256
+
+
+def _wide_plan(
+    db: BaseDatabaseWrapper, key_sql: str, wide: Callable[[], QuerySet[Any]], params: tuple[Any, ...]
+) -> tuple[str, SQLCompiler] | None:
+    key = (id(db), key_sql)  # a connection object belongs to one thread (the compiler keeps it)
+    known = _PLANS.get(key)
+    if known is not None and known[0] is db:
+        return known[1]
+    values = wide()
+    compiler = values.query.get_compiler(using=values.db)
+    sql, wide_params = compiler.as_sql()
+    plan = (sql, compiler) if tuple(wide_params) == params else None
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[key] = (db, plan)
+    return plan
 
 
 def fetch_rows(values: QuerySet[Any]) -> list[tuple[Any, ...]]:
-    """The rows of a ``values_list`` queryset, read on a cursor of our own so that PostgreSQL timestamps are
-    parsed by psycopg's C loader: Django's own (pure Python, to pin the time zone) took a third of the
-    Python time of a 50-deal page. Every value is otherwise what iterating the queryset gives."""
+    """The rows of a ``values_list`` queryset (what iterating it gives), read by ``_run``."""
     compiler = values.query.get_compiler(using=values.db)
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
         return []
-    db = connections[values.db]
+    return _run(connections[values.db], compiler, sql, params)
+
+
+def _run(db: BaseDatabaseWrapper, compiler: SQLCompiler, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    """Execute on a cursor of our own so that PostgreSQL timestamps are parsed by psycopg's C loader
+    (Django's own, pure Python to pin the time zone, took a third of the Python time of a 50-deal page),
+    then apply the ORM's converters as iterating the queryset would."""
     with db.cursor() as cursor:
         if db.vendor == "postgresql":
             _c_timestamps(cursor.cursor)

@@ -489,8 +489,19 @@ def test_deal_rows_read_like_the_queryset(world: World):
     from pipeline.api.deal_list import DealRows, deal_list_values, fetch_rows
 
     deals = Deal.objects.order_by("-updated_at", "-id")
+    alice = world.org.alice
 
     assert DealRows(deals)[0:50] == list(deal_list_values(deals)[0:50])
     assert DealRows(deals)[1:2] == list(deal_list_values(deals)[1:2])
+    # The wide statement is reused for the same shape with other parameters, never across shapes.
+    for _ in range(2):
+        for owner in (alice, world.org.bob):
+            for shaped in (
+                deals.filter(owner=owner),
+                deals.filter(owner=owner, title__icontains="deal").order_by("title", "id"),
+                deals.filter(team_id__in=[world.org.east.pk, world.org.west.pk]),
+            ):
+                assert DealRows(shaped)[0:2] == list(deal_list_values(shaped)[0:2])
+                assert DealRows(shaped)[1:3] == list(deal_list_values(shaped)[1:3])
     assert fetch_rows(Deal.objects.none().values_list("id")) == []
     assert fetch_rows(Deal.objects.filter(pk__in=[]).values_list("id")) == []
