@@ -175,7 +175,7 @@ def _run(db: BaseDatabaseWrapper, compiler: SQLCompiler, sql: str, params: Any) 
             _c_timestamps(cursor.cursor)
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return list(compiler.results_iter(results=[rows], tuple_expected=True))
+    return cast(list[tuple[Any, ...]], list(compiler.results_iter(results=[rows], tuple_expected=True)))
 
 
 def _c_timestamps(cursor: Any) -> None:
