@@ -436,12 +436,15 @@ def upsert(
             return v.isoformat()
         return str(v) if isinstance(v, Decimal) else v
 
-    payload = json.dumps([{f.column: value(o, f) for f in fields} for o in objs])
+    def column(name: str) -> str:
+        return str(getattr(model._meta.get_field(name), "column"))  # noqa: B009 (a concrete field)
+
+    payload = json.dumps([{str(f.column): value(o, f) for f in fields} for o in objs])
     qn = connection.ops.quote_name
-    columns = ", ".join(qn(f.column) for f in fields)
-    types = ", ".join(f"{qn(f.column)} {f.db_type(connection)}" for f in fields)
-    key = ", ".join(qn(model._meta.get_field(name).column) for name in unique_fields)
-    sets = ", ".join(f"{qn(c)} = EXCLUDED.{qn(c)}" for c in (model._meta.get_field(n).column for n in update_fields))
+    columns = ", ".join(qn(str(f.column)) for f in fields)
+    types = ", ".join(f"{qn(str(f.column))} {f.db_type(connection)}" for f in fields)
+    key = ", ".join(qn(column(name)) for name in unique_fields)
+    sets = ", ".join(f"{qn(column(n))} = EXCLUDED.{qn(column(n))}" for n in update_fields)
     sql = f"""
         INSERT INTO {qn(model._meta.db_table)} ({columns})
         SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({types})
