@@ -3,12 +3,13 @@
 Counting 20,000 visible deals costs PostgreSQL ~4 ms, more than the rest of the request together, and
 an integration paging through the list asks the same question on every page. The count is cached for
 ``COUNT_TTL`` seconds under the caller's scope (user, admin flag, managed teams), the query string
-without paging and ordering (the filters) and a version that every save or delete of a deal renews,
-immediately and again on commit. Writes through the services, the pages and the API therefore show at
-once; writes that send no signals (``bulk_create`` in imports, ``QuerySet.update`` in the nightly job)
-and changes of the team tree show within ``COUNT_TTL`` seconds. The rows of the page are never cached.
-With the default per-process cache a save renews the version of its own worker only; production shares
-Redis (``CACHE_URL``) across workers.
+without paging and ordering (the filters) and a version that every save or delete of a deal renews.
+Writes through the services, the pages and the API therefore show at once (unless another request
+counted while the writing transaction was still open: then within ``COUNT_TTL`` seconds); writes that
+send no signals (``deals_bulk_create`` in lead intake and imports, ``QuerySet.update`` of the stale
+flags) and changes of the team tree show within ``COUNT_TTL`` seconds. The rows of the page
+are never cached. With the default per-process cache a save renews the version of its own worker only;
+production shares Redis (``CACHE_URL``) across workers. The API documents this on the list operation.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import uuid
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import QueryDict
 
@@ -53,8 +53,6 @@ def renew_deal_count_version() -> None:
 
 def _deal_changed(sender: Any, **kwargs: Any) -> None:
     renew_deal_count_version()
-    # Again once the change is visible to other connections: a count cached in between is dropped.
-    transaction.on_commit(renew_deal_count_version, using=kwargs.get("using"))
 
 
 post_save.connect(_deal_changed, sender=Deal, dispatch_uid="deal-count-version-save")

@@ -140,6 +140,14 @@ class ContactViewSet(
 
 @extend_schema(tags=["deals"])
 @extend_schema_view(
+    list=extend_schema(
+        description=(
+            "The deals the caller may see, newest change first. `count` is cached for up to "
+            f"{COUNT_TTL} seconds per caller and filters: a deal created, edited, moved or deleted one at a time "
+            "normally shows in it at once; deals arriving by lead intake or import, and stale-flag updates, within "
+            "those seconds. The rows are always current."
+        )
+    ),
     create=extend_schema(request=DealCreateSerializer, responses={201: DealSerializer}),
     partial_update=extend_schema(
         request=DealUpdateSerializer,
