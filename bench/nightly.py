@@ -57,22 +57,28 @@ def bare_aggregate() -> int:
 
 def touch(fraction: float) -> int:
     """Move ``fraction`` of the open deals below signing one rung up, now (one transition each), as
-    ``deal_move`` does: new stage and stage clock, activity now, stale flag cleared."""
+    ``deal_move`` does: the stay the move ends recorded on it, new stage and stage clock, activity now,
+    stale flag cleared. (The generated stage clocks skip the step-back-and-climb-again moves, so the
+    stay's start is read from the history here.)"""
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""CREATE TEMP TABLE bench_touch ON COMMIT DROP AS
-                SELECT id, owner_id, team_id, stage,
-                       array_position({STAGES}, stage::text) AS pos FROM {D}
-                WHERE status = 'open' AND stage <> 'negotiation' AND random() < %s""",
+                SELECT d.id, d.owner_id, d.team_id, d.stage, array_position({STAGES}, d.stage::text) AS pos,
+                       (SELECT MAX(m.occurred_at) FROM {T} m WHERE m.deal_id = d.id
+                        AND m.kind IN ('create', 'forward', 'backward')) AS arrived
+                FROM {D} d
+                WHERE d.status = 'open' AND d.stage <> 'negotiation' AND random() < %s""",
             [fraction * 1.0 / 0.45],  # about 45 % of the deals are open below negotiation
         )
+        # the stay each move ends, recorded with the move as deal_move does (Transition.set_stay)
         cursor.execute(
             f"""INSERT INTO {T} (deal_id, kind, from_stage, to_stage, from_status, to_status, occurred_at, channel,
-                                 owner_id, team_id)
-                SELECT id, 'forward', stage, ({STAGES})[pos + 1], 'open', 'open', %s, 'ui', owner_id, team_id
+                                 owner_id, team_id, stay_started_at, stay_bucket)
+                SELECT id, 'forward', stage, ({STAGES})[pos + 1], 'open', 'open', %s, 'ui', owner_id, team_id,
+                       arrived, FLOOR(LN(1 + EXTRACT(EPOCH FROM (%s - arrived))::float8 / 60) * 32)
                 FROM bench_touch""",
-            [now],
+            [now, now],
         )
         n = cursor.rowcount
         cursor.execute(

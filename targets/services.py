@@ -319,6 +319,17 @@ def _previous_run(as_of: date) -> PreviousRun | None:
     return PreviousRun(run.run_date, int(run.stats["max_transition_id"]), str(run.stats.get("universe", "")))
 
 
+def _last_fill_watermark() -> int | None:
+    """The transition watermark of the last finished run: the moves up to it had their stays filled or
+    checked then (None before any run: only unfilled moves are filled)."""
+    run = (
+        NightlyRun.objects.filter(finished_at__isnull=False, stats__has_key="max_transition_id")
+        .order_by("-finished_at")
+        .first()
+    )
+    return int(run.stats["max_transition_id"]) if run else None
+
+
 def snapshots_compute(
     *,
     as_of: date,
@@ -339,7 +350,7 @@ def snapshots_compute(
     stats: dict[str, Any] = {"periods": {}, "funnel_rows": 0, "scope_rows": 0, "timings": {}}
     stats["universe"] = u.signature()
     clock = _time.monotonic()
-    filled = nightly_sql.stays_fill(seen_up_to=prev.max_id if prev else 0)
+    filled = nightly_sql.stays_fill(seen_up_to=prev.max_id if prev else 0, check_after=_last_fill_watermark())
     stats["stays_filled"] = filled.count
     stats["timings"]["stays"] = round(_time.monotonic() - clock, 3)
     clock = _time.monotonic()

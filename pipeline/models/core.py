@@ -6,6 +6,8 @@ labels, probabilities, stale days and gates are rows an admin can edit.
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -386,6 +388,14 @@ class StageTransition(models.Model):
     @property
     def is_entry(self) -> bool:
         return self.kind in ENTRY_KINDS
+
+    def set_stay(self, since: datetime) -> None:
+        """Record, on a move written now, the stay it ends (arrival ``since``): saves the nightly job
+        filling it. The nightly job re-checks every new move against the history and corrects it."""
+        if since <= self.occurred_at:
+            self.stay_started_at = since
+            minutes = (self.occurred_at - since).total_seconds() / 60
+            self.stay_bucket = math.floor(math.log(1 + minutes) * 32)
 
 
 class ActivityKind(models.TextChoices):

@@ -425,6 +425,10 @@ def deal_move(
                 channel=channel,
             )
         )
+    since = deal.stage_entered_at
+    for transition in transitions:  # each move ends a stay: in from_stage since the previous move
+        transition.set_stay(since)
+        since = at
     deal.stage = to_stage
     deal.stage_entered_at = at
     # Moving a deal is working on it: like creating or reopening it, a move restarts the stale clock.

@@ -218,21 +218,29 @@ class Filled:
     seen: list[Rewritten] = field(default_factory=list)
 
 
-def stays_fill(*, seen_up_to: int = 0) -> Filled:
+def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None) -> Filled:
     """Store on every forward/backward move when the deal arrived in the stage it leaves (its previous
     create/forward/backward, ordered by time then id) and the stay's bucket, for the deals with a move not
     filled yet. The whole history of such a deal is redone, so a move inserted into the past also corrects
-    the stay of the move after it. Returns what changed: count and time span, and the rewritten moves with
+    the stay of the move after it; with ``check_after`` (the id watermark of the last fill) also every deal
+    with a move written since, whose stay ``deal_move`` recorded (it is checked against the history and
+    corrected where it differs). Returns what changed: count and time span, and the rewritten moves with
     id up to ``seen_up_to`` (a previous run counted them with their old bucket)."""
-    todo = f"SELECT DISTINCT deal_id FROM {T} WHERE kind IN {EXIT_SQL} AND stay_started_at IS NULL"
+    todo = f"SELECT deal_id FROM {T} WHERE kind IN {EXIT_SQL} AND stay_started_at IS NULL"
+    if check_after is not None:  # moves written since: their stays were recorded at write time, check them
+        todo += f" UNION SELECT deal_id FROM {T} WHERE id > {int(check_after)} AND kind IN {EXIT_SQL}"
+    else:
+        todo = todo.replace("SELECT deal_id", "SELECT DISTINCT deal_id", 1)
     pg = connection.vendor == "postgresql"
     deals = f"= ANY(ARRAY({todo}))" if pg else f"IN ({todo})"  # an array: the planner probes the deal index
     stays = f"""SELECT id, kind, stay_bucket AS old_bucket,
                    LAG(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, id) AS arrived
             FROM {T} WHERE kind IN {MOVE_SQL} AND deal_id {deals}"""
     differs = "IS DISTINCT FROM" if pg else "IS NOT"
-    where = f"s.kind IN {EXIT_SQL} AND x.stay_started_at {differs} s.arrived"
-    assign = f"stay_started_at = s.arrived, stay_bucket = {bucket_sql('x.occurred_at', 's.arrived')}"
+    bucket = bucket_sql("x.occurred_at", "s.arrived")
+    where = f"""s.kind IN {EXIT_SQL}
+        AND (x.stay_started_at {differs} s.arrived OR x.stay_bucket {differs} {bucket})"""
+    assign = f"stay_started_at = s.arrived, stay_bucket = {bucket}"
     columns = "x.id, x.owner_id, x.team_id, x.from_stage, x.occurred_at"
     if pg:
         sql = f"""
@@ -245,7 +253,7 @@ def stays_fill(*, seen_up_to: int = 0) -> Filled:
             SELECT NULL, NULL, NULL, NULL, MIN(occurred_at), NULL, NULL, COUNT(*), MAX(occurred_at) FROM done"""
         rows = _run(sql, [seen_up_to])
     else:
-        old = f"""SELECT {columns}, x.stay_bucket, {bucket_sql("x.occurred_at", "s.arrived")}
+        old = f"""SELECT {columns}, x.stay_bucket, {bucket}
             FROM {T} x JOIN ({stays}) s ON x.id = s.id WHERE {where}"""
         changed = [(*r[:4], _as_dt(r[4]), *r[5:]) for r in _run(old, [])]
         rows = [(*r, None, None) for r in changed if r[0] <= seen_up_to]

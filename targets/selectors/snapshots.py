@@ -34,7 +34,11 @@ def _missing(period: Period, as_of: date) -> SnapshotMissing:
 def funnel_snapshot(*, scope: Scope, period: Period, as_of: date) -> FunnelResult:
     from targets.selectors.funnel import STAGES
 
-    rows = list(FunnelSnapshot.objects.filter(scope_type=scope.type, scope_id=scope.id, period=period.key, as_of=as_of))
+    rows = list(
+        FunnelSnapshot.objects.filter(scope_type=scope.type, scope_id=scope.id, period=period.key, as_of=as_of).defer(
+            "stay_histogram"
+        )
+    )
     if not rows:
         raise _missing(period, as_of)
     stages, overall, cohort_size = build_stages(
@@ -51,8 +55,13 @@ def attainment_snapshot(*, scope: Scope, period: Period, as_of: date) -> Attainm
     from targets.selectors.funnel import STAGES, scope_reps
 
     reps = scope_reps(scope, scope.team_ids())
-    rows = FunnelSnapshot.objects.filter(period=period.key, as_of=as_of).filter(
-        Q(scope_type=ScopeType.USER, scope_id__in=[pk for pk, _n in reps]) | Q(scope_type=scope.type, scope_id=scope.id)
+    rows = (
+        FunnelSnapshot.objects.filter(period=period.key, as_of=as_of)
+        .defer("stay_histogram")
+        .filter(
+            Q(scope_type=ScopeType.USER, scope_id__in=[pk for pk, _n in reps])
+            | Q(scope_type=scope.type, scope_id=scope.id)
+        )
     )
     found = {(r.scope_type, r.scope_id, r.stage): r for r in rows}
     if not any(key[:2] == (scope.type, scope.id) for key in found):

@@ -191,3 +191,20 @@ def test_a_new_move_is_counted_once_and_untouched_periods_are_kept(org, climbed)
     assert stats["periods"] == {OLDER.key: "unchanged", PREVIOUS.key: "incremental"}
     alice = funnel(scope=Scope.for_user(org.alice), period=PREVIOUS, as_of=RUN_DAY + timedelta(days=1))
     assert [s.entered for s in alice.stages] == [3, 3, 2, 0, 0, 0]
+
+
+@pytest.mark.django_db
+def test_a_move_records_its_stay_and_the_next_run_checks_it_against_the_history(org, climbed):  # type: ignore[no-untyped-def]
+    nightly_run(run_date=RUN_DAY)
+    deal = Deal.objects.get(pk=climbed[2].pk)
+    deal_move(deal=deal, to_stage=Stage.NEEDS, actor=org.alice, at=at(PREVIOUS, 20, 15))
+    move = StageTransition.objects.filter(deal=deal).latest("pk")
+    assert move.stay_started_at == at(PREVIOUS, 7)  # in contact since its move on day 7
+    # a wrong record (say, a stage clock edited by hand): the next run puts the history's value back
+    StageTransition.objects.filter(pk=move.pk).update(stay_started_at=at(PREVIOUS, 1), stay_bucket=1)
+
+    stats = assert_incremental_equals_full(RUN_DAY + timedelta(days=1))
+
+    move.refresh_from_db()
+    assert move.stay_started_at == at(PREVIOUS, 7)
+    assert stats["stays_filled"] == 1
