@@ -283,9 +283,17 @@ def _find_accounts(
     names: set[str], domains: set[str], by_name: dict[str, Account], by_domain: dict[str, Account]
 ) -> None:
     """Add the accounts with these normalised names or domains to the maps (the oldest one wins)."""
-    if not names and not domains:
+    # A UNION of two index look-ups: with ``name IN (...) OR domain IN (...)`` PostgreSQL scans the whole
+    # account table, comparing every row with every name (30 ms per batch at 90,000 accounts, growing).
+    parts = []
+    if names:
+        parts.append(Account.objects.filter(normalized_name__in=names).order_by())
+    if domains:
+        parts.append(Account.objects.filter(domain__in=domains).order_by())
+    if not parts:
         return
-    for known in Account.objects.filter(Q(normalized_name__in=names) | Q(domain__in=domains)).order_by("pk"):
+    query = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+    for known in query.order_by("pk"):
         by_name.setdefault(known.normalized_name, known)
         if known.domain:
             by_domain.setdefault(known.domain, known)
