@@ -464,18 +464,16 @@ def _refresh_contact(lead: Lead, current: ExistingDeal, changes: dict[str, Any],
     """Update the deal's existing contact with the lead's name, phone and title when they differ."""
     if "contact" in changes or not _same_contact(current, lead):
         return False
-    contact = Contact(
-        pk=current.contact_id,
-        name=current.contact_name or "",
-        phone=current.contact_phone or "",
-        title=current.contact_title or "",
-    )
+    values = {
+        "name": current.contact_name or "",
+        "phone": current.contact_phone or "",
+        "title": current.contact_title or "",
+    }
     changed = False
     for attr, value in (("name", lead.contact_name), ("phone", lead.phone), ("title", lead.title)):
-        if value and getattr(contact, attr) != value:
-            setattr(contact, attr, value)
+        if value and values[attr] != value:
+            values[attr] = value
             changed = True
-    if changed:
-        contact.updated_at = timezone.now()
-        out.append(contact)
+    if changed:  # an instance only for a contact to write: a replay compares plain values
+        out.append(Contact(pk=current.contact_id, updated_at=timezone.now(), **values))
     return changed
