@@ -7,4 +7,4 @@ class PipelineConfig(AppConfig):
 
     def ready(self) -> None:
         # Every save or delete of a deal renews the version of the API's cached deal counts, in every process.
-        from pipeline.api import deal_count  # noqa: F401
+        from pipeline import deal_counts  # noqa: F401

@@ -143,9 +143,9 @@ class ContactViewSet(
     list=extend_schema(
         description=(
             "The deals the caller may see, newest change first. `count` is cached for up to "
-            f"{COUNT_TTL} seconds per caller and filters: a deal created, edited, moved or deleted one at a time "
-            "normally shows in it at once; deals arriving by lead intake or import, and stale-flag updates, within "
-            "those seconds. The rows are always current."
+            f"{COUNT_TTL} seconds per caller and filters: a deal created (also by lead intake or import), edited, "
+            "moved or deleted normally shows in it at once; stale-flag updates and team changes within those "
+            "seconds. The rows are always current."
         )
     ),
     create=extend_schema(request=DealCreateSerializer, responses={201: DealSerializer}),

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from pipeline.deal_counts import renew_deal_count_version_now_and_on_commit
 from pipeline.models import DealStatus, Stage, StageTransition, TransitionKind, WebhookEvent
 from pipeline.models.core import Deal
 from pipeline.selectors import active_gates
@@ -127,6 +128,7 @@ def deals_bulk_create(
             for deal_id, d in zip(ids, drafts, strict=True)
         ],
     )
+    renew_deal_count_version_now_and_on_commit()  # bulk inserts send no save signals
     if WebhookEvent.DEAL_CREATED in webhooks.active_events():
         webhooks.emit_many(WebhookEvent.DEAL_CREATED, Deal.objects.filter(pk__in=ids).order_by("pk"))
     return ids

@@ -6,6 +6,8 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from django.db.models import Q
+
 from pipeline.models import IntakeRecord, IntakeStatus
 from pipeline.services.bulk_copy import bulk_insert_rows
 from pipeline.services.intake_clean import payload_of
@@ -72,8 +74,8 @@ def _requarantine(errors: dict[tuple[str, ...], dict[str, Any]], *, team_id: int
     returns the records still to insert."""
     known = (
         IntakeRecord.objects.filter(
+            Q(team__isnull=True) if team_id is None else Q(team_id=team_id),
             status=IntakeStatus.ERROR,
-            team_id=team_id,
             source__in={r["source"] for r in errors.values()},
             external_id__in={r["external_id"] for r in errors.values()},
         )

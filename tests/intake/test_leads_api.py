@@ -250,3 +250,16 @@ def test_characters_a_database_cannot_hold_are_field_errors_and_the_item_is_stil
     record = IntakeRecord.objects.get(status="error")
     assert record.payload["company"] == "Acme\ufffd Ltd"
     assert "extra\ufffdkey" in record.payload
+
+
+def test_pushed_leads_show_at_once_in_the_deal_lists_cached_count(org):
+    """The deal list caches its count briefly; the bulk path of intake (no save signals) renews it itself."""
+    reader = TokenClient(org.manager, scopes=("deals:read",))
+    before = reader.get("/api/v1/deals/").json()["count"]
+    assert reader.get("/api/v1/deals/").json()["count"] == before  # now served from the cache
+
+    pushed = TokenClient(org.manager, team=org.east).post({"leads": [lead(i) for i in range(3)]})
+
+    assert pushed.status_code == 201
+    assert reader.get("/api/v1/deals/").json()["count"] == before + 3
+    assert reader.get("/api/v1/deals/", source="webform").json()["count"] == 3
