@@ -280,19 +280,6 @@ def pipeline_by_month(g: Grouping) -> dict[tuple[int, str], Any]:
     return {(int(sid), month): value for sid, month, value in rows}
 
 
-def open_counts(g: Grouping) -> dict[int, tuple[int, int]]:
-    """``{scope_id: (open deals, of which flagged stale)}`` now, by current owner/team."""
-    g = g.for_alias("d")
-    sql = f"""
-        {g.with_clause()}
-        SELECT {g.key} AS scope_id, COUNT(*), SUM(CASE WHEN d.is_stale THEN 1 ELSE 0 END)
-        FROM {D} d {g.join}
-        WHERE d.status = 'open' {g.where}
-        GROUP BY 1"""
-    rows = _run(sql, [*g.cte_params, *g.where_params])
-    return {int(sid): (int(n), int(stale or 0)) for sid, n, stale in rows}
-
-
 # "any time before": a lower bound the occurred_at indexes can use
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
