@@ -188,7 +188,7 @@ REST_FRAMEWORK = {
         "salesladder.org.permissions.HasTokenScope",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["salesladder.api.renderers.FastJSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": [
         "salesladder.org.throttling.TokenRateThrottle",
         "salesladder.org.throttling.UserRateThrottle",
