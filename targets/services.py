@@ -418,7 +418,8 @@ def nightly_run(
 
     Safe to run twice and concurrently: the NightlyRun row of the day is locked for the run, so a second
     runner waits, then finds nothing new (same transition watermark) and skips; a re-run after new
-    activity recomputes incrementally. Snapshot writes and the run record commit together.
+    activity recomputes incrementally. Snapshot writes and the run record commit together. The hooks
+    always run after that transaction, with the lock released (also when the run was skipped).
     """
     run_date = run_date or org_today()
     started = _time.monotonic()
@@ -433,31 +434,43 @@ def nightly_run(
         run = NightlyRun.objects.select_for_update().get(run_date=run_date)
         max_id = StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0
         if not full and _nothing_new(run, max_id):
-            return _run_hooks(run_date, {**run.stats, "skipped": True})
-        watermark = timezone.now()
-        prev = None if full else _previous_run(run_date)
-        clock = _time.monotonic()
-        stale = stale_flags_update(as_of=run_date)
-        stale_seconds = round(_time.monotonic() - clock, 3)
-        if progress:
-            progress("stale flags")
-        stats = snapshots_compute(as_of=run_date, incremental=not full, progress=progress, previous=prev)
-        stats["timings"]["stale_flags"] = stale_seconds
-        stats.update(
-            {
-                "run_date": run_date.isoformat(),
-                "max_transition_id": max_id,
-                "stale_changed": stale,
-                "full": full or prev is None,
-                "seconds": round(_time.monotonic() - started, 3),
-            }
-        )
-        run.watermark = watermark
-        run.started_at = run.started_at or watermark
-        run.finished_at = timezone.now()
-        run.stats = stats
-        run.save()
+            # nothing new: no snapshot work; the hooks still run, after the lock is released
+            stats = {**run.stats, "skipped": True}
+        else:
+            stats = _compute_and_record(
+                run=run, run_date=run_date, max_id=max_id, full=full, progress=progress, started=started
+            )
     return _run_hooks(run_date, stats)
+
+
+def _compute_and_record(
+    *, run: NightlyRun, run_date: date, max_id: int, full: bool, progress: Progress | None, started: float
+) -> dict[str, Any]:
+    """The run's work inside its locked transaction: stale flags, snapshots, the run record."""
+    watermark = timezone.now()
+    prev = None if full else _previous_run(run_date)
+    clock = _time.monotonic()
+    stale = stale_flags_update(as_of=run_date)
+    stale_seconds = round(_time.monotonic() - clock, 3)
+    if progress:
+        progress("stale flags")
+    stats = snapshots_compute(as_of=run_date, incremental=not full, progress=progress, previous=prev)
+    stats["timings"]["stale_flags"] = stale_seconds
+    stats.update(
+        {
+            "run_date": run_date.isoformat(),
+            "max_transition_id": max_id,
+            "stale_changed": stale,
+            "full": full or prev is None,
+            "seconds": round(_time.monotonic() - started, 3),
+        }
+    )
+    run.watermark = watermark
+    run.started_at = run.started_at or watermark
+    run.finished_at = timezone.now()
+    run.stats = stats
+    run.save()
+    return stats
 
 
 def _run_hooks(run_date: date, stats: dict[str, Any]) -> dict[str, Any]:

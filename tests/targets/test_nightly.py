@@ -282,3 +282,21 @@ def test_live_figures_start_from_last_nights_snapshot_and_add_what_happened_sinc
         (r.user, r.stage, r.entered) for r in full_att.rows
     ]
     assert [r.entered for r in fast_att.totals] == [r.entered for r in full_att.totals]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hooks_run_after_the_run_commits_also_when_it_is_skipped(org, monkeypatch):  # type: ignore[no-untyped-def]
+    """A slow hook never holds the day's lock: it runs outside the run's transaction, skipped or not."""
+    seen = []
+    monkeypatch.setattr(services, "NIGHTLY_HOOKS", [])
+    register_nightly_hook(lambda **kw: seen.append(transaction.get_connection().in_atomic_block))
+    make_deal(owner=org.alice, stage=Stage.CONTACT, at=at(3))
+    day = PERIOD.end - timedelta(days=1)
+
+    first = nightly_run(run_date=day)
+    second = nightly_run(run_date=day)
+
+    assert "skipped" not in first
+    assert second["skipped"] is True
+    assert seen == [False, False]
+    assert NightlyRun.objects.get(run_date=day).finished_at is not None
