@@ -218,14 +218,7 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 @extend_schema_view(
     create=extend_schema(responses={201: WebhookSubscriptionCreatedSerializer}),
 )
-class WebhookViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class WebhookViewSet(viewsets.ModelViewSet):
     """Outbound webhook subscriptions (admins only). Deliveries are signed: ``X-SalesLadder-Signature:
     sha256=<HMAC-SHA256 of the raw body with the secret>``."""
 
@@ -271,14 +264,7 @@ class WebhookViewSet(
 
 
 @extend_schema(tags=["leads"])
-class RoutingRuleViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class RoutingRuleViewSet(viewsets.ModelViewSet):
     """Routing rules for lead intake (admins only): leads of ``source`` go to ``team``, owned round-robin or
     by a fixed ``owner``."""
 

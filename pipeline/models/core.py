@@ -299,6 +299,11 @@ class TransitionKind(models.TextChoices):
 ENTRY_KINDS = [TransitionKind.CREATE, TransitionKind.FORWARD]
 
 
+# stay_bucket = floor(ln(1 + stay in minutes) × STAY_BUCKET_SCALE): the one definition (targets' nightly SQL
+# computes the same expression from it).
+STAY_BUCKET_SCALE = 32
+
+
 class StageTransition(models.Model):
     """Append-only history of every stage or status change, with the owner and team at that moment."""
 
@@ -395,7 +400,7 @@ class StageTransition(models.Model):
         if since <= self.occurred_at:
             self.stay_started_at = since
             minutes = (self.occurred_at - since).total_seconds() / 60
-            self.stay_bucket = math.floor(math.log(1 + minutes) * 32)
+            self.stay_bucket = math.floor(math.log(1 + minutes) * STAY_BUCKET_SCALE)
 
 
 class ActivityKind(models.TextChoices):

@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -155,14 +155,7 @@ def _require_team_writer(request: Request, team: Team | None) -> None:
     partial_update=extend_schema(request=s.QuotaValueSerializer, responses=s.QuotaSerializer),
     update=extend_schema(request=s.QuotaValueSerializer, responses=s.QuotaSerializer),
 )
-class QuotaViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class QuotaViewSet(viewsets.ModelViewSet):
     queryset = Quota.objects.none()
     lookup_value_regex = r"[^/]+"  # any id reaches get_object(): a malformed one is a JSON 404, not Django's page
     serializer_class = s.QuotaSerializer
@@ -280,14 +273,7 @@ class QuotaViewSet(
     create=extend_schema(request=s.TemplateWriteSerializer, responses={201: s.TemplateSerializer, 400: BAD_INPUT}),
     partial_update=extend_schema(request=s.TemplatePatchSerializer, responses={200: s.TemplateSerializer}),
 )
-class TemplateViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class TemplateViewSet(viewsets.ModelViewSet):
     """Quota templates: everyone reads them; managers and admins add custom ones; only admins edit the default."""
 
     queryset = QuotaTemplate.objects.none()
@@ -398,14 +384,7 @@ def standings_payload(request: Request, period: Period) -> dict[str, Any]:
     create=extend_schema(request=s.TierWriteSerializer, responses={201: s.TierSerializer, 400: BAD_INPUT}),
     partial_update=extend_schema(request=s.TierWriteSerializer, responses={200: s.TierSerializer}),
 )
-class TierViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class TierViewSet(viewsets.ModelViewSet):
     """Incentive tiers per period: organisation-wide (admins write) or per team (its managers write)."""
 
     queryset = IncentiveTier.objects.none()

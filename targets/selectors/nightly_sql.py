@@ -23,6 +23,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from pipeline.models.core import STAY_BUCKET_SCALE
 from targets.models import ScopeType
 from targets.selectors.sql import (
     ENTRY_SQL,
@@ -195,7 +196,7 @@ def exits_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: 
 def bucket_sql(later: str, earlier: str) -> str:
     """The stay-length bucket of a stay from ``earlier`` to ``later``: floor(ln(1 + minutes) × 32), about
     3 % wide. Non-decreasing in the length, so ordering by (bucket, days) orders by days."""
-    return f"FLOOR(LN(1 + {_days(later, earlier)} * 1440) * 32)"
+    return f"FLOOR(LN(1 + {_days(later, earlier)} * 1440) * {STAY_BUCKET_SCALE})"
 
 
 @dataclass
