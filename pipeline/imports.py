@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +23,11 @@ from django.utils.translation import gettext as _
 from pipeline.models import ImportJob, ImportStatus, IntakeStatus
 from pipeline.services.intake import lead_intake_csv
 from pipeline.services.intake_clean import LEAD_FIELDS
-from pipeline.services.intake_csv import decode_csv
+from pipeline.services.intake_csv import decode_csv, is_blank_row
 from salesladder.errors import DomainError
 from salesladder.org.models import User
+
+logger = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 PREVIEW_ROWS = 5
@@ -198,11 +201,14 @@ def import_job_run(*, job_id: int) -> ImportJob:
             chunk_size=CHUNK_SIZE,
         )
     except DomainError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportStatus.FAILED, failure=exc.message, finished_at=timezone.now()
-        )
-        job.refresh_from_db()
-        return job
+        return _failed(job, exc.message)
+    except OperationalError:
+        raise  # the database went away: the task retries the job (the intake is idempotent)
+    except Exception:
+        # a bug, not the file: logged with its traceback, and the job must not stay "running" (its page
+        # would poll forever); not re-raised, so an in-process run does not fail the page that started it
+        logger.exception("lead import %s stopped on an unexpected error", job.pk)
+        return _failed(job, _("An unexpected error stopped the import. Please tell your administrator."))
     totals = result.totals
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.DONE,
@@ -219,6 +225,12 @@ def import_job_run(*, job_id: int) -> ImportJob:
     return job
 
 
+def _failed(job: ImportJob, message: str) -> ImportJob:
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, failure=message, finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
 def import_error_rows(*, job: ImportJob) -> tuple[list[str], list[list[str]]]:
     """The error report: the line number in the file, the row's mapped values and its errors."""
     text = decode_csv(bytes(job.data))
@@ -228,7 +240,8 @@ def import_error_rows(*, job: ImportJob) -> tuple[list[str], list[list[str]]]:
     fields = [f for f in LEAD_FIELDS if f in job.mapping]
     header = [_("Line"), *[job.mapping[f] for f in fields], _("Errors")]
     rows = []
-    for index, row in enumerate(reader):  # the same rows, in the same order, as ``read_lead_rows``
+    leads = (row for row in reader if not is_blank_row(row))
+    for index, row in enumerate(leads):  # the same rows, in the same order, as ``read_lead_rows``
         if index in by_index:
             messages = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in by_index[index].items())
             rows.append([str(reader.line_num), *[(row.get(job.mapping[f]) or "") for f in fields], messages])
@@ -237,5 +250,11 @@ def import_error_rows(*, job: ImportJob) -> tuple[list[str], list[list[str]]]:
 
 @shared_task(bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def lead_import_task(self, import_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Run one browser CSV import (``import_job_run``); safe to retry."""
-    return import_job_run(job_id=import_id).status
+    """Run one browser CSV import (``import_job_run``); safe to retry. When the database stays away past
+    the last retry the job is marked failed, so its page stops waiting."""
+    try:
+        return import_job_run(job_id=import_id).status
+    except OperationalError:
+        if self.request.retries >= self.max_retries:
+            _failed(ImportJob.objects.get(pk=import_id), _("The database was unavailable; the import stopped."))
+        raise

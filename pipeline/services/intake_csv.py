@@ -43,6 +43,12 @@ def decode_csv(data: bytes) -> str:
         raise DomainError({"file": [_("The file is neither UTF-8 nor GBK text.")]}) from exc
 
 
+def is_blank_row(row: dict[str | None, Any]) -> bool:
+    """A row of empty cells only (``,,,`` — spreadsheets export them below the data): not a lead. The
+    preview, the import and its error report all skip such rows, so line numbers agree."""
+    return not any(isinstance(v, str) and v.strip() for v in row.values())
+
+
 def read_lead_rows(*, file: Any, mapping: dict[str, str] | None = None) -> list[dict[str, Any]]:
     data = _read_bytes(file)
     if len(data) > MAX_CSV_BYTES:
@@ -74,6 +80,8 @@ def read_lead_rows(*, file: Any, mapping: dict[str, str] | None = None) -> list[
         columns = {name: name for name in LEAD_FIELDS if name in headers}
     rows = []
     for row in reader:
+        if is_blank_row(row):
+            continue
         lead = {}
         for name, column in columns.items():
             value = row.get(column)

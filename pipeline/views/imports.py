@@ -31,6 +31,7 @@ from pipeline.intake_selectors import import_jobs_visible_to, quarantine_visible
 from pipeline.models import ImportJob, ImportStatus, IntakeStatus
 from pipeline.services.intake import intake_record_retry
 from pipeline.services.intake_clean import LEAD_FIELDS
+from salesladder.csv_export import csv_response
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
 from salesladder.org.context_processors import REP, user_role
@@ -186,8 +187,6 @@ def lead_import_job(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_GET
 def lead_import_errors(request: AuthedRequest, pk: int) -> HttpResponse:
     """The error report: the rows that failed, with their line numbers and errors (UTF-8 CSV with a BOM)."""
-    from targets.views.dashboard import csv_response
-
     _require_lead(request)
     job = _job_or_404(request, pk, with_data=True)
     if job.status != ImportStatus.DONE:

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from salesladder.org.models import ApiToken, Membership, Team, User
+from salesladder.org.selectors import team_descendant_ids
 from salesladder.org.services import api_token_revoke
 
 
@@ -32,8 +34,24 @@ class ChildTeamInline(admin.TabularInline):
     show_change_link = True
 
 
+class TeamAdminForm(forms.ModelForm):
+    """The team tree must stay a tree: a team under itself or one of its sub-teams would make each of
+    the two managers' scopes include the other's team (the same rule as ``team_update``)."""
+
+    class Meta:
+        model = Team
+        fields = "__all__"
+
+    def clean_parent(self) -> Team | None:
+        parent: Team | None = self.cleaned_data.get("parent")
+        if parent is not None and self.instance.pk and parent.pk in team_descendant_ids(team_ids=[self.instance.pk]):
+            raise forms.ValidationError(_("A team cannot be placed under itself or one of its sub-teams."))
+        return parent
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamAdminForm
     list_display = ["name", "parent", "created_at"]
     list_filter = ["parent"]
     search_fields = ["name"]

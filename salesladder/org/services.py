@@ -20,7 +20,7 @@ from salesladder.org.selectors import rep_team, team_descendant_ids
 @transaction.atomic
 def team_create(*, name: str, parent: Team | None = None) -> Team:
     if Team.objects.filter(name__iexact=name).exists():
-        raise DomainError({"name": ["A team with this name already exists."]})
+        raise DomainError({"name": [_("A team with this name already exists.")]})
     return Team.objects.create(name=name, parent=parent)
 
 
@@ -29,11 +29,11 @@ def team_update(*, team: Team, name: str | None = None, parent: Team | None | Li
     """``parent=False`` leaves the parent alone; ``None`` makes the team top-level."""
     if name is not None and name != team.name:
         if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
-            raise DomainError({"name": ["A team with this name already exists."]})
+            raise DomainError({"name": [_("A team with this name already exists.")]})
         team.name = name
     if parent is not False:
         if parent is not None and parent.pk in team_descendant_ids(team_ids=[team.pk]):
-            raise DomainError({"parent": ["A team cannot be placed under itself or one of its sub-teams."]})
+            raise DomainError({"parent": [_("A team cannot be placed under itself or one of its sub-teams.")]})
         team.parent = parent
     team.save()
     return team
@@ -62,11 +62,11 @@ def user_create(
     is_superuser: bool = False,
 ) -> User:
     if User.objects.filter(username__iexact=username).exists():
-        raise DomainError({"username": ["A user with this username already exists."]})
+        raise DomainError({"username": [_("A user with this username already exists.")]})
     if email and User.objects.filter(email__iexact=email).exists():
-        raise DomainError({"email": ["A user with this email already exists."]})
+        raise DomainError({"email": [_("A user with this email already exists.")]})
     if role and team is None:
-        raise DomainError({"team": ["A role needs a team."]})
+        raise DomainError({"team": [_("A role needs a team.")]})
     user = User(
         username=username,
         email=email,

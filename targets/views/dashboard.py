@@ -10,7 +10,6 @@ Reps have no team dashboard: ``/dashboard/`` sends them to My pipeline.
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -19,13 +18,15 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from pipeline.models import Deal, Stage
-from pipeline.selectors import stage_configs
+from pipeline.selectors import deal_scope_q, stage_configs
+from salesladder.csv_export import csv_response
 from salesladder.http import AuthedRequest
 from targets.dashboard import (
     STALE_LISTED,
@@ -95,7 +96,7 @@ def _base_context(request: HttpRequest, choice: TeamChoice, period: Period, peri
     }
 
 
-def _funnel_rows(data: TeamDashboard, choice: TeamChoice, labels: dict[str, str], view: str) -> list[dict[str, Any]]:
+def _funnel_rows(data: TeamDashboard, choice: TeamChoice, labels: dict[str, str]) -> list[dict[str, Any]]:
     rows = []
     for f in data.stages:
         rows.append(
@@ -176,7 +177,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
             data=data,
             labels=labels,
             stage_headers=[(s, labels[s]) for s in STAGES],
-            funnel_rows=_funnel_rows(data, choice, labels, view),
+            funnel_rows=_funnel_rows(data, choice, labels),
             heatmap_rows=_heatmap_rows(data, choice),
             totals=[{"row": c, "url": drill_url(choice, period, c.stage)} for c in data.totals],
             chart=_chart_data(data, labels),
@@ -185,7 +186,7 @@ def dashboard(request: AuthedRequest) -> HttpResponse:
     return render(request, "targets/dashboard.html", context, status=400 if period_error else 200)
 
 
-def _section_context(request: HttpRequest, section: str, choice: TeamChoice, period: Period) -> dict[str, Any]:
+def _section_context(section: str, choice: TeamChoice, period: Period) -> dict[str, Any]:
     assert choice.team is not None
     labels = _labels()
     context: dict[str, Any] = {"labels": labels, "stage_headers": [(s, labels[s]) for s in STAGES]}
@@ -228,22 +229,11 @@ def dashboard_section(request: AuthedRequest, section: str) -> HttpResponse:
     period, _error = pick_period(request)
     if choice.team is None:
         raise Http404
-    context = {**_base_context(request, choice, period, ""), **_section_context(request, section, choice, period)}
+    context = {**_base_context(request, choice, period, ""), **_section_context(section, choice, period)}
     return render(request, f"targets/_dashboard_{section}.html", context)
 
 
 # --- CSV export -----------------------------------------------------------------------------------------
-
-
-def csv_response(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
-    """A CSV download: UTF-8 with a byte-order mark, so Excel reads Chinese names correctly."""
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.write("\ufeff")
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
 
 
 def _export_rows(table: str, choice: TeamChoice, period: Period) -> tuple[list[str], list[list[Any]]]:
@@ -298,7 +288,7 @@ def _export_rows(table: str, choice: TeamChoice, period: Period) -> tuple[list[s
             for c in data.totals
         ]
         return header, rows
-    context = _section_context(HttpRequest(), table, choice, period)
+    context = _section_context(table, choice, period)
     if table == "trend":
         header = [_("Period"), *[labels[s] for s in STAGES]]
         return header, [[row["period"].key, *[c["entered"] for c in row["cells"]]] for row in context["trend"]]
@@ -310,7 +300,7 @@ def _export_rows(table: str, choice: TeamChoice, period: Period) -> tuple[list[s
                 d.account.name,
                 d.owner.get_username(),
                 labels[d.stage],
-                (d.last_activity_at or d.created_at).date().isoformat(),
+                timezone.localdate(d.last_activity_at or d.created_at).isoformat(),
                 "" if d.amount is None else f"{d.amount}",
             ]
             for d in context["stale_deals"]
@@ -348,7 +338,12 @@ def dashboard_export(request: AuthedRequest, table: str) -> HttpResponse:
 # --- drill-down -----------------------------------------------------------------------------------------
 
 
-def _drill_deals(request: HttpRequest, choice: TeamChoice, period: Period, stage: str) -> tuple[QuerySet[Deal], Any]:
+def _drill_deals(
+    request: AuthedRequest, choice: TeamChoice, period: Period, stage: str
+) -> tuple[QuerySet[Deal], Any, int]:
+    """The deals behind a figure that the manager may still see, the rep picked (if any), and how many
+    of the figure's deals have since left the manager's teams (counted, not shown: their current data
+    belongs to another team)."""
     start, cutoff = window(period, org_today())
     user_raw = (request.GET.get("user") or "").strip()
     rep = None
@@ -370,8 +365,11 @@ def _drill_deals(request: HttpRequest, choice: TeamChoice, period: Period, stage
         ids = entered_deal_ids(stage=stage, start=start, cutoff=cutoff, user_id=rep[0])
     else:
         ids = entered_deal_ids(stage=stage, start=start, cutoff=cutoff, team_ids=choice.team_ids)
-    deals = Deal.objects.filter(pk__in=ids).select_related("account", "owner", "team").order_by("-updated_at", "-pk")
-    return deals, rep
+    scope = deal_scope_q(user=request.user)
+    behind = Deal.objects.filter(pk__in=ids)
+    outside = 0 if scope is None else behind.exclude(scope).count()
+    deals = behind if scope is None else behind.filter(scope)
+    return deals.select_related("account", "owner", "team").order_by("-updated_at", "-pk"), rep, outside
 
 
 @login_required
@@ -385,7 +383,7 @@ def dashboard_deals(request: AuthedRequest) -> HttpResponse:
     stage = request.GET.get("stage", "")
     if choice.team is None or stage not in STAGES or period_error:
         raise Http404
-    deals, rep = _drill_deals(request, choice, period, stage)
+    deals, rep, outside = _drill_deals(request, choice, period, stage)
     labels = _labels()
     if request.GET.get("format") == "csv":
         header = [_("Deal"), _("Company"), _("Owner"), _("Team"), _("Current stage"), _("Status"), _("Amount")]
@@ -410,6 +408,7 @@ def dashboard_deals(request: AuthedRequest) -> HttpResponse:
         "labels": labels,
         "rep": rep,
         "cohort": request.GET.get("view") == "cohort" and rep is None,
+        "outside": outside,
         "page_obj": page,
         "deals": page.object_list,
         "csv_url": f"{request.path}?{urlencode({**request.GET.dict(), 'format': 'csv'})}",

@@ -289,3 +289,51 @@ def test_manager_pages_in_chinese(login, org, compiled_translations):
     assert "销售前期准备" in dashboard
     assert "梯级规划器" in targets
     assert "从 CSV 文件导入线索" in imports
+
+
+def test_csv_exports_defuse_formulas_from_outside(login, org):
+    # given: a lead pushed from outside with a spreadsheet formula as its title and company
+    make_deal(owner=org.alice, stage=Stage.PREP, title='=HYPERLINK("http://evil.example","Click")')
+
+    response = login(org.manager).get("/dashboard/deals/", {"team": org.east.pk, "stage": "prep", "format": "csv"})
+
+    # then: the cell is text in a spreadsheet (leading apostrophe), not a formula; numbers stay numbers
+    row = _csv(response)[1]
+    assert row[0] == "'=HYPERLINK(\"http://evil.example\",\"Click\")"
+    assert response["Content-Disposition"].startswith('attachment; filename="deals-prep-team')
+
+
+def test_drill_down_does_not_list_deals_that_left_the_managers_teams(login, org):
+    from pipeline.services import deal_update
+
+    # given: two East deals entered prep this period; one is then handed to West's rep with a new amount
+    make_deal(owner=org.alice, stage=Stage.PREP, title="Stays East")
+    moved = make_deal(owner=org.alice, stage=Stage.PREP, title="Went West")
+    deal_update(deal=moved, actor=org.admin, owner=org.dave, amount=777777)
+    client = login(org.manager)
+
+    # when
+    html = client.get("/dashboard/deals/", {"team": org.east.pk, "stage": "prep"}).content.decode()
+    rows = _csv(client.get("/dashboard/deals/", {"team": org.east.pk, "stage": "prep", "format": "csv"}))
+
+    # then: East's manager sees their deal, and only a count of the one now in West
+    assert "Stays East" in html
+    assert "Went West" not in html
+    assert "777" not in html
+    assert "1 more deal counted in this figure has since moved outside your teams" in html
+    assert [r[0] for r in rows[1:]] == ["Stays East"]
+
+
+def test_stale_csv_dates_are_in_the_organisations_time_zone(login, org, settings):
+    from datetime import UTC, datetime
+
+    # given: last activity 2026-10-12 17:00 UTC = 2026-10-13 01:00 in Shanghai
+    deal = make_deal(owner=org.alice, stage=Stage.PREP, title="Quiet one")
+    at = datetime(2026, 10, 12, 17, 0, tzinfo=UTC)
+    deal.__class__.objects.filter(pk=deal.pk).update(created_at=at, last_activity_at=at)
+
+    rows = _csv(login(org.manager).get("/dashboard/export/stale.csv", {"team": org.east.pk}))
+
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    assert rows[1][0] == "Quiet one"
+    assert rows[1][4] == "2026-10-13"

@@ -241,3 +241,64 @@ def test_a_redelivered_job_does_not_duplicate(login, org, django_capture_on_comm
     job.refresh_from_db()
     assert Deal.objects.count() == 2
     assert (job.status, job.created_count, job.unchanged_count, job.error_count) == (ImportStatus.DONE, 0, 2, 1)
+
+
+def test_blank_rows_are_not_leads_and_line_numbers_stay_right(login, org, django_capture_on_commit_callbacks):
+    # given: spreadsheets export rows of empty cells below (and between) the data
+    content = "Source,Lead ID,Company,Email\nexpo,1,Acme Ltd,ann@acme.test\n,,,\nexpo,2,Beta,not-an-email\n,,,\n"
+    client = login(org.manager)
+    _upload(client, content)
+    job = ImportJob.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _map(client, job)
+
+    # then: two leads, one error (on line 4 of the file), no junk quarantine record for the blank rows
+    job.refresh_from_db()
+    assert (job.total, job.created_count, job.error_count) == (2, 1, 1)
+    assert IntakeRecord.objects.filter(status=IntakeStatus.ERROR).count() == 1
+    report = client.get(f"/leads/import/{job.pk}/errors.csv").content.decode("utf-8")
+    rows = list(csv.reader(io.StringIO(report[1:])))
+    assert [r[0] for r in rows[1:]] == ["4"]
+    assert "not-an-email" in rows[1]
+
+
+def test_error_report_keeps_a_chinese_file_name(login, org, django_capture_on_commit_callbacks):
+    client = login(org.manager)
+    _upload(client, GOOD, name='线索 "q".csv')
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        _map(client, job)
+
+    response = client.get(f"/leads/import/{job.pk}/errors.csv")
+
+    # RFC 6266: an ASCII fallback plus the UTF-8 name, so the browser saves "线索 "q"-errors.csv"
+    disposition = response["Content-Disposition"]
+    assert disposition.startswith("attachment; filename*=utf-8''")
+    assert "%E7%BA%BF%E7%B4%A2" in disposition  # 线索
+
+
+def test_an_unexpected_error_fails_the_job_instead_of_leaving_it_running(
+    login, org, django_capture_on_commit_callbacks, monkeypatch
+):
+    # given: the intake service hits a bug (simulated) half-way
+    def broken(**kwargs):
+        raise ValueError("simulated bug")
+
+    monkeypatch.setattr("pipeline.imports.lead_intake_csv", broken)
+    client = login(org.manager)
+    _upload(client, GOOD)
+    job = ImportJob.objects.get()
+
+    # when: the in-process run starts from the mapping page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _map(client, job)
+
+    # then: the page works, the job is failed with a clear message and its page stops polling
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert "unexpected error" in job.failure
+    page = client.get(response.url).content.decode()
+    assert "hx-trigger" not in page
+    assert "nothing was imported" in page
