@@ -6,8 +6,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import Coalesce, RowNumber
 
 from pipeline.models import (
     Account,
@@ -130,12 +130,13 @@ def board_deals(
     return qs
 
 
-def board_cards(*, deals: QuerySet[Deal]) -> QuerySet[Deal]:
-    """Cards with their company and next open task (earliest due) in one query."""
+def board_cards(*, deals: QuerySet[Deal], per_column: int | None = None) -> QuerySet[Deal]:
+    """Cards with their company and next open task (earliest due) in one query; with ``per_column``, only
+    the first that many of each stage (longest in the stage first: a window rank, still one query)."""
     next_task = Activity.objects.filter(deal=OuterRef("pk"), kind=ActivityKind.TASK, done_at__isnull=True).order_by(
         F("due_at").asc(nulls_last=True), "pk"
     )
-    return (
+    cards = (
         deals.select_related("account", "owner")
         .annotate(
             next_task_subject=Subquery(next_task.values("subject")[:1]),
@@ -144,6 +145,10 @@ def board_cards(*, deals: QuerySet[Deal]) -> QuerySet[Deal]:
         )
         .order_by("stage_entered_at", "pk")
     )
+    if per_column is None:
+        return cards
+    rank = Window(RowNumber(), partition_by=[F("stage")], order_by=[F("stage_entered_at").asc(), F("pk").asc()])
+    return cards.annotate(column_rank=rank).filter(column_rank__lte=per_column)
 
 
 def board_column_totals(*, deals: QuerySet[Deal]) -> dict[str, dict[str, Any]]:

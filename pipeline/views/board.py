@@ -12,6 +12,7 @@ from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import retarget
@@ -33,6 +34,9 @@ from salesladder.http import AuthedRequest
 
 # Won deals stay visible in the Signing column for this long, then leave the board.
 WON_VISIBLE_DAYS = 90
+# Cards rendered per column (longest in the stage first); the rest are a link to the deal list. A
+# manager's or admin's board would otherwise render every open deal of their teams (megabytes of HTML).
+CARDS_PER_COLUMN = 50
 
 
 def _is_stale(deal: Deal, config: StageConfig | None, now: Any) -> bool:
@@ -75,9 +79,13 @@ def board_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
         }
         for stage in Stage
     }
-    for deal in board_cards(deals=deals):
+    for deal in board_cards(deals=deals, per_column=CARDS_PER_COLUMN):
         setattr(deal, "stale_now", _is_stale(deal, configs.get(deal.stage), now))  # noqa: B010 (template-only flag)
         columns[deal.stage]["cards"].append(deal)
+    for column in columns.values():
+        column["more"] = column["count"] - len(column["cards"])
+        if column["more"] > 0:
+            column["more_url"] = _deal_list_url(column["stage"], filters)
     stage_choices = [(c["stage"], c["label"]) for c in columns.values()]
     return {
         "columns": list(columns.values()),
@@ -89,6 +97,20 @@ def board_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
         "won_visible_days": WON_VISIBLE_DAYS,
         "total_count": sum(c["count"] for c in columns.values()),
     }
+
+
+def _deal_list_url(stage: str, filters: dict[str, Any]) -> str:
+    """The deal list showing a column's deals beyond the board's cards (same stage, owner and search)."""
+    params: list[tuple[str, str]] = [("stage", stage), ("status", DealStatus.OPEN)]
+    if stage == Stage.SIGNING:
+        params.append(("status", DealStatus.WON))
+    if filters.get("stale"):
+        params.append(("is_stale", "true"))
+    if filters.get("owner"):
+        params.append(("owner", str(filters["owner"].pk)))
+    if (filters.get("q") or "").strip():
+        params.append(("search", filters["q"].strip()))
+    return f"{reverse('pipeline:deal_list')}?{urlencode(params)}"
 
 
 def _account_names(request: AuthedRequest) -> list[str]:

@@ -421,9 +421,26 @@ def test_board_query_count_does_not_grow_with_300_open_deals(login, org, django_
     with django_assert_max_num_queries(10):
         response = client.get("/pipeline/")
 
+    # then: 60 deals a column, of which the 50 longest in their stage are cards and the rest a link
     html = response.content.decode()
-    assert html.count('class="deal-card') == 300
+    assert html.count('class="deal-card') == 5 * 50
     assert "Task " in html
+    assert 'data-testid="count-prep">60 deals<' in html
+    assert html.count("10 more deals in the deal list") == 5
+    assert 'href="/deals/?stage=prep&amp;status=open" data-testid="more-prep"' in html
+    assert 'data-testid="more-signing"' not in html
+
+
+def test_the_more_link_keeps_the_boards_owner_and_search(login, org):
+    _bulk_open_deals(org.alice, org.east, 300)
+    client = login(org.manager)
+
+    html = client.get("/pipeline/", {"owner": org.alice.pk, "q": "Deal"}).content.decode()
+
+    link = f'href="/deals/?stage=needs&amp;status=open&amp;owner={org.alice.pk}&amp;search=Deal"'
+    assert link in html
+    listed = client.get(f"/deals/?stage=needs&status=open&owner={org.alice.pk}&search=Deal")
+    assert listed.context["page_obj"].paginator.count == 60
 
 
 def test_manager_board_query_count_with_300_deals(login, org, django_assert_max_num_queries):
