@@ -130,9 +130,10 @@ def board_deals(
     return qs
 
 
-def board_cards(*, deals: QuerySet[Deal], per_column: int | None = None) -> QuerySet[Deal]:
+def board_cards(*, deals: QuerySet[Deal], per_column: int | None = None, also: int | None = None) -> QuerySet[Deal]:
     """Cards with their company and next open task (earliest due) in one query; with ``per_column``, only
-    the first that many of each stage (longest in the stage first: a window rank, still one query)."""
+    the first that many of each stage (longest in the stage first: a window rank, still one query), plus
+    the deal ``also`` wherever it ranks (the card just moved or added stays in view)."""
     next_task = Activity.objects.filter(deal=OuterRef("pk"), kind=ActivityKind.TASK, done_at__isnull=True).order_by(
         F("due_at").asc(nulls_last=True), "pk"
     )
@@ -148,7 +149,8 @@ def board_cards(*, deals: QuerySet[Deal], per_column: int | None = None) -> Quer
     if per_column is None:
         return cards
     rank = Window(RowNumber(), partition_by=[F("stage")], order_by=[F("stage_entered_at").asc(), F("pk").asc()])
-    return cards.annotate(column_rank=rank).filter(column_rank__lte=per_column)
+    shown = Q(column_rank__lte=per_column) | Q(pk=also) if also else Q(column_rank__lte=per_column)
+    return cards.annotate(column_rank=rank).filter(shown)
 
 
 def board_column_totals(*, deals: QuerySet[Deal]) -> dict[str, dict[str, Any]]:

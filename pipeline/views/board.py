@@ -50,8 +50,9 @@ def _is_stale(deal: Deal, config: StageConfig | None, now: Any) -> bool:
     return last < now - timedelta(days=config.stale_days)
 
 
-def board_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
-    """Everything the board needs, in a fixed number of queries whatever the number of deals."""
+def board_context(request: AuthedRequest, params: QueryDict, *, show: int | None = None) -> dict[str, Any]:
+    """Everything the board needs, in a fixed number of queries whatever the number of deals. ``show``: a
+    deal whose card is rendered even beyond the column's limit (the one just moved or added)."""
     user = request.user
     pick_owner = can_pick_owner(user)
     configs = stage_configs()
@@ -79,7 +80,7 @@ def board_context(request: AuthedRequest, params: QueryDict) -> dict[str, Any]:
         }
         for stage in Stage
     }
-    for deal in board_cards(deals=deals, per_column=CARDS_PER_COLUMN):
+    for deal in board_cards(deals=deals, per_column=CARDS_PER_COLUMN, also=show):
         setattr(deal, "stale_now", _is_stale(deal, configs.get(deal.stage), now))  # noqa: B010 (template-only flag)
         columns[deal.stage]["cards"].append(deal)
     for column in columns.values():
@@ -133,7 +134,7 @@ def _board_response(request: AuthedRequest, *, status: int = 200, focus_deal: in
 
     ``focus_deal``: the card keyboard focus returns to after the swap (the one just moved).
     """
-    context = board_context(request, htmx_current_query(request))
+    context = board_context(request, htmx_current_query(request), show=focus_deal)
     context.update(with_messages=True, focus_deal=focus_deal)
     response = render(request, "pipeline/_board.html", context, status=status)
     return retarget(response, "#board")
@@ -272,7 +273,7 @@ def quick_add(request: AuthedRequest) -> HttpResponse:
     if deal is None:
         context = {"quick_add_form": form, "quick_add_open": True, "account_names": _account_names(request)}
         return render(request, "pipeline/_quick_add.html", context, status=400)
-    context = board_context(request, htmx_current_query(request))
+    context = board_context(request, htmx_current_query(request), show=deal.pk)
     context.update(
         quick_add_form=QuickAddDealForm(), account_names=_account_names(request), board_oob=True, with_messages=True
     )

@@ -460,3 +460,24 @@ def test_history_restore_after_back_gets_the_full_page(login, org):
     response = login(org.alice).get("/pipeline/?q=alp", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
 
     assert "<html" in response.content.decode()
+
+
+def test_a_card_moved_into_a_full_column_stays_in_view(login, org):
+    # given: 60 deals already wait in Proposal (the column shows 50)
+    _bulk_open_deals(org.alice, org.east, 300)
+    deal = make_deal(owner=org.alice, stage=Stage.NEEDS, title="Just moved", needs_summary="Pilot", amount=Decimal(5))
+
+    # when: it is dragged to Proposal (newest in the stage, so it would rank 61st)
+    response = login(org.alice).post(
+        f"/deals/{deal.pk}/move/",
+        {"to_stage": "proposal", "expected_stage": "needs", "source": "board"},
+        **hx("http://testserver/pipeline/"),
+    )
+
+    # then: the answered board still shows its card, next to the link to the other ten
+    page = response.content.decode()
+    html = _column(page, "proposal")
+    assert "Just moved" in html
+    assert html.count('class="deal-card') == 51
+    more = page[page.index('data-testid="more-proposal"') :]
+    assert more.startswith('data-testid="more-proposal">10 more deals in the deal list')
