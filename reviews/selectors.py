@@ -8,9 +8,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from reviews.models import ActionItem, Review, ReviewStatus
 from salesladder.org.models import Team, User
@@ -96,7 +100,24 @@ def reviews_completion(*, period: str, team: Team | None = None, user: User | No
     ]
 
 
-_HIDDEN_HISTORY_FIELDS = {"id", "updated_at", "created_at", "review"}
+_HIDDEN_HISTORY_FIELDS = {"id", "updated_at", "created_at", "review", "touched_by_human"}
+
+
+def _display(model: type[Review] | type[ActionItem], name: str, value: Any) -> str:
+    """``value`` of field ``name`` as a reader sees it: a choice's label in the active language, a moment
+    in the organisation's time zone, a date in the locale's short format, yes/no."""
+    if value is None or value == "":
+        return ""
+    field = next((f for f in model._meta.concrete_fields if f.attname == name), None)
+    if field is not None and field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if isinstance(value, date):
+        return date_format(value, "SHORT_DATE_FORMAT")
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    return str(value)
 
 
 def _jsonable(value: Any) -> Any:
@@ -120,10 +141,12 @@ def review_history(*, review: Review, viewer: User | None = None) -> list[dict[s
         .order_by("history_date", "history_id")
     )
     entries: list[dict[str, Any]] = []
-    for object_type, rows, fields in (
-        ("review", review_rows, [f.attname for f in Review._meta.concrete_fields]),
-        ("action_item", item_rows, [f.attname for f in ActionItem._meta.concrete_fields]),
-    ):
+    sources: tuple[tuple[str, list[Any], type[Review] | type[ActionItem]], ...] = (
+        ("review", review_rows, Review),
+        ("action_item", item_rows, ActionItem),
+    )
+    for object_type, rows, model in sources:
+        fields = [f.attname for f in model._meta.concrete_fields]
         previous: dict[int, Any] = {}
         for row in rows:
             before = previous.get(row.id)
@@ -142,7 +165,9 @@ def review_history(*, review: Review, viewer: User | None = None) -> list[dict[s
                 if name == "scorecard":  # large frozen JSON: say it changed, do not repeat it
                     changes.append({"field": name, "old": None, "new": None})
                     continue
-                changes.append({"field": name, "old": _jsonable(old), "new": _jsonable(new)})
+                changes.append(
+                    {"field": name, "old": _jsonable(old), "new": _jsonable(new), "shown": _display(model, name, new)}
+                )
             previous[row.id] = row
             user = row.history_user
             entries.append(

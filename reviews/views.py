@@ -249,6 +249,10 @@ def review_comment(request: AuthedRequest, pk: int) -> HttpResponse:
     form = RepCommentForm(request.POST)
     if not form.is_valid():
         return _invalid(request, review, comment_form=form)
+    if request.POST.get("acknowledge") == "yes" and request.POST.get("confirm") != "yes":
+        # acknowledging cannot be undone: ask first, keeping the comment typed so far
+        context = _detail_context(request, review, confirm_acknowledge=True, comment_form=form)
+        return render(request, "reviews/detail.html", context)
     try:
         if request.POST.get("acknowledge") == "yes":
             review_acknowledge(review=review, actor=request.user, rep_comment=form.cleaned_data["rep_comment"])
@@ -265,6 +269,8 @@ def review_comment(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def review_close_view(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _visible_review(request, pk)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "reviews/detail.html", _detail_context(request, review, confirm_close=True))
     try:
         review_close(review=review, actor=request.user)
     except DomainError as exc:

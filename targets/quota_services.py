@@ -262,16 +262,9 @@ def template_delete(*, template: QuotaTemplate, actor: User | None) -> None:
     template.delete()
 
 
-@transaction.atomic
-def template_apply(
-    *, period: Period | str, team: Team, template: QuotaTemplate | None = None, actor: User | None
-) -> list[int]:
-    """Give every rep of ``team`` and its sub-teams the template's quotas for ``period``.
-
-    Stages the template has no line for are left as they were. Returns the ids of the reps set.
-    """
+def template_check(*, period: Period | str, template: QuotaTemplate) -> None:
+    """Refuse a template made for another kind of period (a weekly ladder on a month)."""
     p = _period(period)
-    template = template or default_template()
     if template.period_kind != p.kind:
         raise DomainError(
             {
@@ -285,6 +278,19 @@ def template_apply(
                 ]
             }
         )
+
+
+@transaction.atomic
+def template_apply(
+    *, period: Period | str, team: Team, template: QuotaTemplate | None = None, actor: User | None
+) -> list[int]:
+    """Give every rep of ``team`` and its sub-teams the template's quotas for ``period``.
+
+    Stages the template has no line for are left as they were. Returns the ids of the reps set.
+    """
+    p = _period(period)
+    template = template or default_template()
+    template_check(period=p, template=template)
     lines = _template_lines(template)
     member_ids = team_member_ids(team=team)
     if not member_ids:

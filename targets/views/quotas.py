@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from pipeline.models import Stage
@@ -26,7 +27,7 @@ from targets.models import QuotaTemplate
 from targets.periods import Period
 from targets.planner import MAX_SIGNINGS, plan
 from targets.quota_selectors import quota_grid
-from targets.quota_services import quotas_copy_from_previous, quotas_set_grid, template_apply
+from targets.quota_services import quotas_copy_from_previous, quotas_set_grid, template_apply, template_check
 from targets.selectors.scope import Scope
 from targets.views.common import TeamChoice, is_lead, period_options, pick_period, pick_team
 from targets.views.dashboard import _labels
@@ -140,10 +141,18 @@ def targets_page(request: AuthedRequest) -> HttpResponse:
             template = QuotaTemplate.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
             if template is None:
                 raise DomainError({"template": [_("Choose a template.")]})
+            template_check(period=period, template=template)
+            if request.POST.get("confirm") != "yes":  # it replaces every rep's quotas: ask first
+                context = _context(request, choice, period, confirm_apply=template)
+                return render(request, "targets/targets.html", context)
             reps = template_apply(period=period, team=team, template=template, actor=request.user)
             messages.success(
                 request,
-                _("Template “%(name)s” applied to %(n)d reps for %(period)s.")
+                ngettext(
+                    "Template “%(name)s” applied to %(n)d rep for %(period)s.",
+                    "Template “%(name)s” applied to %(n)d reps for %(period)s.",
+                    len(reps),
+                )
                 % {"name": template.name, "n": len(reps), "period": period.key},
             )
         elif action == "copy":
@@ -153,7 +162,8 @@ def targets_page(request: AuthedRequest) -> HttpResponse:
             n = quotas_copy_from_previous(period=period, team=team, actor=request.user)
             messages.success(
                 request,
-                _("%(n)d quotas copied from %(previous)s.") % {"n": n, "previous": period.previous().key},
+                ngettext("%(n)d quota copied from %(previous)s.", "%(n)d quotas copied from %(previous)s.", n)
+                % {"n": n, "previous": period.previous().key},
             )
         else:
             raise DomainError({"action": [_("Unknown action.")]})

@@ -138,7 +138,16 @@ def test_full_workflow_through_the_pages(login, org, client):
     assert rep_client.post(f"/reviews/{review.pk}/edit/", {"rating": "5"}).status_code == 400
     item = ActionItem.objects.get(review=review)
     rep_client.post(f"/reviews/{review.pk}/items/{item.pk}/done/", {"done": "yes"})
-    rep_client.post(f"/reviews/{review.pk}/comment/", {"rep_comment": "Thanks, agreed.", "acknowledge": "yes"})
+    ask = rep_client.post(
+        f"/reviews/{review.pk}/comment/", {"rep_comment": "Thanks,\nagreed.", "acknowledge": "yes"}
+    ).content.decode()
+    assert 'data-testid="confirm-acknowledge"' in ask
+    assert '<textarea name="rep_comment" hidden>Thanks,\nagreed.</textarea>' in ask  # the comment is kept
+    review.refresh_from_db()
+    assert review.status == ReviewStatus.SHARED
+    rep_client.post(
+        f"/reviews/{review.pk}/comment/", {"rep_comment": "Thanks, agreed.", "acknowledge": "yes", "confirm": "yes"}
+    )
     review.refresh_from_db()
     item.refresh_from_db()
     assert review.status == ReviewStatus.ACKNOWLEDGED
@@ -146,7 +155,10 @@ def test_full_workflow_through_the_pages(login, org, client):
     assert item.is_done
 
     manager = login(org.manager)
-    manager.post(f"/reviews/{review.pk}/close/")
+    assert 'data-testid="confirm-close"' in manager.post(f"/reviews/{review.pk}/close/").content.decode()
+    review.refresh_from_db()
+    assert review.status == ReviewStatus.ACKNOWLEDGED
+    manager.post(f"/reviews/{review.pk}/close/", {"confirm": "yes"})
     review.refresh_from_db()
     assert review.status == ReviewStatus.CLOSED
     assert review.rating == 4
@@ -155,6 +167,24 @@ def test_full_workflow_through_the_pages(login, org, client):
     history = history[history.index('data-testid="history"') :]
     assert "Great prospecting" in history
     assert "Thanks, agreed." in history
+    # readable values: status labels, local times, no internal flags or raw UTC timestamps
+    assert "→ Shared" in history
+    assert "→ Closed" in history
+    assert "+00:00" not in history
+    assert "True" not in history
+    assert "edited by a person" not in history
+
+
+def test_history_reads_in_chinese(login, org):
+    review = _review(org.alice, org.east, rating=3)
+    manager = login(org.manager)
+    manager.post(f"/reviews/{review.pk}/share/", {"confirm": "yes"})
+
+    page = manager.get(f"/reviews/{review.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    history = page[page.index('data-testid="history"') :]
+    assert "→ 已分享" in history or "→ 已共享" in history
+    assert "→ Shared" not in history
 
 
 def test_bad_input_gives_field_errors(login, org):
@@ -171,7 +201,7 @@ def test_bad_input_gives_field_errors(login, org):
 def test_rep_cannot_share_or_close(login, org):
     review = _review(org.alice, org.east, status=ReviewStatus.SHARED, rating=3)
     client = login(org.alice)
-    assert client.post(f"/reviews/{review.pk}/close/").status_code in (400, 403)
+    assert client.post(f"/reviews/{review.pk}/close/", {"confirm": "yes"}).status_code == 403
     review.refresh_from_db()
     assert review.status == ReviewStatus.SHARED
 

@@ -63,12 +63,19 @@ def test_one_bad_cell_saves_nothing_and_is_marked(login, org):
     assert "Nothing was saved" in html
 
 
-def test_apply_template_sets_every_rep(login, org):
+def test_apply_template_asks_then_sets_every_rep(login, org):
     template = QuotaTemplate.objects.get(is_default=True)
-    response = login(org.manager).post(
-        "/targets/", {"team": org.east.pk, "period": NOV, "action": "apply", "template": template.pk}
-    )
+    client = login(org.manager)
+    data = {"team": org.east.pk, "period": NOV, "action": "apply", "template": template.pk}
+
+    ask = client.post("/targets/", data)
+    assert ask.status_code == 200
+    assert 'data-testid="confirm-apply"' in ask.content.decode()
+    assert _quotas(org.alice) == {}
+
+    response = client.post("/targets/", {**data, "confirm": "yes"})
     assert response.status_code == 302
+    assert "applied to 3 reps" in client.get(response.url).content.decode()
     assert _quotas(org.alice) == {
         "prep": 100,
         "contact": 50,
