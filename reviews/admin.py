@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from reviews.models import ActionItem, Review, ReviewCycle
+from reviews.models import ActionItem, Review, ReviewCycle, ReviewStatus
 
 
 @admin.register(ReviewCycle)
@@ -41,6 +41,17 @@ class ReviewAdmin(SimpleHistoryAdmin):
     ]
     raw_id_fields = ["user", "reviewer"]
     inlines = [ActionItemInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Review | None = None) -> list[str]:
+        # Once shared, the rep has seen it: what was shared (and acknowledged, closed) is the record.
+        if obj is not None and obj.status != ReviewStatus.DRAFT:
+            return [f.name for f in Review._meta.concrete_fields if f.name != "id"]
+        return list(self.readonly_fields)
+
+    def get_inline_instances(self, request: HttpRequest, obj: Review | None = None) -> list[Any]:
+        if obj is not None and obj.status == ReviewStatus.CLOSED:
+            return []  # closed: the action items are shown on the review page, no longer edited here
+        return super().get_inline_instances(request, obj)
 
     def save_model(self, request: HttpRequest, obj: Review, form: Any, change: bool) -> None:
         # An admin's edit is a person's edit: the nightly job must never treat this review as untouched.

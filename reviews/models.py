@@ -7,12 +7,15 @@ frozen JSON carrying its own ``schema_version`` so reviews written years ago kee
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from salesladder.errors import DomainError
 from targets.models import PERIOD_KEY_MAX
+from targets.periods import Period
 
 
 class CycleKind(models.TextChoices):
@@ -93,6 +96,13 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.period}"
+
+    def clean(self) -> None:
+        """Forms (the admin) must name a real period: "2026-13" is refused with the API's message."""
+        try:
+            self.period = Period.parse(self.period).key
+        except DomainError as exc:
+            raise ValidationError({"period": exc.errors["period"]}) from exc
 
 
 class ActionItem(models.Model):

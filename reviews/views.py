@@ -8,6 +8,7 @@ caller may see the review but their role may not take the step).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -37,6 +38,7 @@ from reviews.services import (
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
 from salesladder.org.selectors import team_descendant_ids
+from targets.periods import Period
 from targets.views.common import is_lead, visible_teams
 
 STAGES: list[str] = list(Stage.values)
@@ -93,12 +95,20 @@ def _labels() -> dict[str, str]:
 # --- list -----------------------------------------------------------------------------------------------
 
 
+def _latest_periods(keys: Iterable[str], limit: int = 24) -> list[str]:
+    """The ``limit`` latest period keys, latest start first (as text "2026-Q2" sorts after "2026-10");
+    at the same start the shorter period first (a month before its quarter)."""
+    parsed = [Period.parse(key) for key in keys]
+    parsed.sort(key=lambda p: (p.start, -p.end.toordinal()), reverse=True)
+    return [p.key for p in parsed[:limit]]
+
+
 @login_required
 @require_GET
 def review_list(request: AuthedRequest) -> HttpResponse:
     lead = is_lead(request)
     base = reviews_for_list(user=request.user).prefetch_related(None).select_related("user", "cycle__team")
-    periods = list(base.order_by("-period").values_list("period", flat=True).distinct()[:24])
+    periods = _latest_periods(base.order_by().values_list("period", flat=True).distinct())
     period = (request.GET.get("period") or "").strip() or (periods[0] if periods else "")
     status = (request.GET.get("status") or "").strip()
     teams = visible_teams(request) if lead else []

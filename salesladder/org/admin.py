@@ -40,7 +40,7 @@ class TeamAdminForm(forms.ModelForm):
 
     class Meta:
         model = Team
-        fields = "__all__"
+        fields = ["name", "parent"]
 
     def clean_parent(self) -> Team | None:
         parent: Team | None = self.cleaned_data.get("parent")

@@ -213,3 +213,15 @@ def test_list_query_count_does_not_grow(login, org, django_assert_max_num_querie
     with django_assert_max_num_queries(12):
         response = client.get("/reviews/", {"period": PERIOD})
     assert response.content.decode().count("/reviews/") >= 25
+
+
+def test_the_list_picks_the_latest_period_not_the_last_in_text_order(login, org):
+    # given: a quarterly review of 2026-Q2 ("Q" sorts after "1" as text) and a monthly one of 2026-10
+    _review(org.alice, org.east, period="2026-10")
+    cycle = ReviewCycle.objects.create(team=org.east, kind=CycleKind.QUARTER)
+    Review.objects.create(cycle=cycle, user=org.bob, period="2026-Q2")
+
+    response = login(org.manager).get("/reviews/")
+
+    assert response.context["period"] == "2026-10"
+    assert response.context["periods"] == ["2026-10", "2026-Q2"]
