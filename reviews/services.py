@@ -379,6 +379,19 @@ def action_item_update(*, item: ActionItem, actor: User, **fields: Any) -> Actio
     return item
 
 
+@transaction.atomic
+def action_item_delete(*, item: ActionItem, actor: User) -> None:
+    """The manager removes an item from a draft. Once shared the rep has seen it: it stays on the record
+    (edit it, or tick it done)."""
+    item = ActionItem.objects.select_for_update().select_related("review__cycle").get(pk=item.pk)
+    review = item.review
+    _require_manager(actor=actor, review=review)
+    if review.status != ReviewStatus.DRAFT:
+        raise status_error(review.get_status_display(), ReviewStatus.DRAFT.label)
+    item._history_user = actor  # type: ignore[attr-defined]
+    item.delete()
+
+
 def _complete_copies(item: ActionItem) -> None:
     """An item carried over from earlier reviews is one commitment: done here means done everywhere."""
     root = item.carried_from_id or item.pk

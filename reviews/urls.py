@@ -13,4 +13,6 @@ urlpatterns = [
     path("reviews/<int:pk>/close/", views.review_close_view, name="review_close"),
     path("reviews/<int:pk>/items/", views.action_item_create, name="review_item_add"),
     path("reviews/<int:pk>/items/<int:item_pk>/done/", views.action_item_toggle, name="review_item_done"),
+    path("reviews/<int:pk>/items/<int:item_pk>/edit/", views.action_item_edit, name="review_item_edit"),
+    path("reviews/<int:pk>/items/<int:item_pk>/delete/", views.action_item_delete_view, name="review_item_delete"),
 ]

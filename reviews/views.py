@@ -29,6 +29,7 @@ from reviews.scorecard import scorecard_render
 from reviews.selectors import is_reviews_manager, review_history, reviews_completion, reviews_for_list
 from reviews.services import (
     action_item_add,
+    action_item_delete,
     action_item_update,
     review_acknowledge,
     review_close,
@@ -175,6 +176,11 @@ def _detail_context(request: AuthedRequest, review: Review, **extra: Any) -> dic
     labels = _labels()
     editable = is_manager and review.status in (ReviewStatus.DRAFT, ReviewStatus.SHARED)
     initial = {f: getattr(review, f) for f in ("rating", "strengths", "improvements", "manager_comment")}
+    items = list(review.action_items.all())
+    editing = extra.pop("editing_item", None)
+    if editing is None and is_manager and review.status != ReviewStatus.CLOSED:
+        raw = request.GET.get("edit_item", "")
+        editing = next((i for i in items if str(i.pk) == raw), None)
     return {
         "review": review,
         "card": _scorecard(review, labels),
@@ -190,7 +196,16 @@ def _detail_context(request: AuthedRequest, review: Review, **extra: Any) -> dic
         "form": extra.pop("form", None) or ReviewForm(initial=initial),
         "comment_form": extra.pop("comment_form", None) or RepCommentForm(initial={"rep_comment": review.rep_comment}),
         "item_form": extra.pop("item_form", None) or ActionItemForm(),
-        "items": list(review.action_items.all()),
+        "items": items,
+        "can_edit_items": is_manager and review.status != ReviewStatus.CLOSED,
+        "can_delete_items": is_manager and review.status == ReviewStatus.DRAFT,
+        "editing_item": editing,
+        "edit_item_form": extra.pop("edit_item_form", None)
+        or (
+            ActionItemForm(prefix="edit", initial={"text": editing.text, "due_date": editing.due_date})
+            if editing
+            else None
+        ),
         "history": review_history(review=review, viewer=request.user),
         "field_labels": {f.attname: f.verbose_name for f in Review._meta.concrete_fields}
         | {f.attname: f.verbose_name for f in ActionItem._meta.concrete_fields if f.attname != "id"},
@@ -313,4 +328,37 @@ def action_item_toggle(request: AuthedRequest, pk: int, item_pk: int) -> HttpRes
         action_item_update(item=item, actor=request.user, done=request.POST.get("done") == "yes")
     except DomainError as exc:
         return _fail(request, review, exc)
+    return _back(review)
+
+
+@login_required
+@require_POST
+def action_item_edit(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
+    """The manager rewrites an item's text or due date (the form opens in place with ``?edit_item=``)."""
+    review = _visible_review(request, pk)
+    item = get_object_or_404(ActionItem, pk=item_pk, review=review)
+    form = ActionItemForm(request.POST, prefix="edit")  # the add form is on the same page
+    if not form.is_valid():
+        context = _detail_context(request, review, editing_item=item, edit_item_form=form)
+        return render(request, "reviews/detail.html", context, status=400)
+    try:
+        action_item_update(item=item, actor=request.user, **form.cleaned_data)
+    except DomainError as exc:
+        return _fail(request, review, exc, editing_item=item, edit_item_form=form)
+    messages.success(request, _("Action item saved."))
+    return _back(review)
+
+
+@login_required
+@require_POST
+def action_item_delete_view(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
+    review = _visible_review(request, pk)
+    item = get_object_or_404(ActionItem, pk=item_pk, review=review)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "reviews/detail.html", _detail_context(request, review, confirm_delete_item=item))
+    try:
+        action_item_delete(item=item, actor=request.user)
+    except DomainError as exc:
+        return _fail(request, review, exc)
+    messages.success(request, _("Action item deleted."))
     return _back(review)

@@ -225,3 +225,47 @@ def test_the_list_picks_the_latest_period_not_the_last_in_text_order(login, org)
 
     assert response.context["period"] == "2026-10"
     assert response.context["periods"] == ["2026-10", "2026-Q2"]
+
+
+def test_manager_edits_and_deletes_action_items_of_a_draft(login, org):
+    review = _review(org.alice, org.east)
+    keep = ActionItem.objects.create(review=review, text="Call the pilot customer")
+    drop = ActionItem.objects.create(review=review, text="Typo item")
+    client = login(org.manager)
+
+    # edit in place: the form opens prefilled, a blank text is refused, a good one saved
+    page = client.get(f"/reviews/{review.pk}/", {"edit_item": keep.pk}).content.decode()
+    assert 'data-testid="edit-item"' in page
+    assert 'name="edit-text" value="Call the pilot customer"' in page
+    bad = client.post(f"/reviews/{review.pk}/items/{keep.pk}/edit/", {"edit-text": "  ", "edit-due_date": ""})
+    assert bad.status_code == 400
+    assert "This field is required." in bad.content.decode()
+    client.post(f"/reviews/{review.pk}/items/{keep.pk}/edit/", {"edit-text": "Call ACME", "edit-due_date": "2026-12-05"})
+    keep.refresh_from_db()
+    assert (keep.text, str(keep.due_date)) == ("Call ACME", "2026-12-05")
+
+    # delete asks first
+    ask = client.post(f"/reviews/{review.pk}/items/{drop.pk}/delete/").content.decode()
+    assert 'data-testid="confirm-delete-item"' in ask
+    assert ActionItem.objects.filter(pk=drop.pk).exists()
+    client.post(f"/reviews/{review.pk}/items/{drop.pk}/delete/", {"confirm": "yes"})
+    assert list(ActionItem.objects.filter(review=review).values_list("text", flat=True)) == ["Call ACME"]
+
+
+def test_shared_items_stay_on_the_record_and_reps_cannot_edit_them(login, org):
+    review = _review(org.alice, org.east, status=ReviewStatus.SHARED, rating=3)
+    item = ActionItem.objects.create(review=review, text="Agreed with the rep")
+
+    manager_page = login(org.manager).get(f"/reviews/{review.pk}/").content.decode()
+    refused = login(org.manager).post(f"/reviews/{review.pk}/items/{item.pk}/delete/", {"confirm": "yes"})
+    rep = login(org.alice)
+    rep_edit = rep.post(f"/reviews/{review.pk}/items/{item.pk}/edit/", {"edit-text": "Changed by rep"})
+
+    assert "Edit</a>" in manager_page  # a shared item can still be corrected …
+    assert f"/items/{item.pk}/delete/" not in manager_page  # … but not removed
+    assert refused.status_code == 400
+    assert rep_edit.status_code == 400
+    assert "Only the rep&#x27;s manager can change this." in rep_edit.content.decode()
+    assert "Edit</a>" not in rep.get(f"/reviews/{review.pk}/").content.decode()
+    item.refresh_from_db()
+    assert item.text == "Agreed with the rep"
