@@ -6,11 +6,14 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from pipeline.models import IntakeRecord, IntakeStatus
 from pipeline.services.bulk_copy import bulk_insert_rows
 from pipeline.services.intake_clean import payload_of
+from salesladder.errors import DomainError
 
 if TYPE_CHECKING:
     from pipeline.services.intake import ItemResult
@@ -96,3 +99,13 @@ def _requarantine(errors: dict[tuple[str, ...], dict[str, Any]], *, team_id: int
     if found:
         IntakeRecord.objects.bulk_update(list(found.values()), [*fields, "attempts"])
     return list(errors.values())
+
+
+@transaction.atomic
+def intake_record_discard(*, record: IntakeRecord) -> None:
+    """Drop a quarantined lead nobody will fix (a junk row, a test post): its record is deleted. Only a
+    record still in quarantine; the records of created and updated leads are their audit trail."""
+    locked = IntakeRecord.objects.select_for_update().filter(pk=record.pk, status=IntakeStatus.ERROR).first()
+    if locked is None:
+        raise DomainError({"status": [_("This lead is no longer in quarantine.")]})
+    locked.delete()

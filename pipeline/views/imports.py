@@ -31,6 +31,7 @@ from pipeline.intake_selectors import import_jobs_visible_to, quarantine_visible
 from pipeline.models import ImportJob, ImportStatus, IntakeStatus
 from pipeline.services.intake import intake_record_retry
 from pipeline.services.intake_clean import LEAD_FIELDS
+from pipeline.services.intake_records import intake_record_discard
 from salesladder.csv_export import csv_response
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
@@ -240,3 +241,22 @@ def quarantine_retry(request: AuthedRequest, pk: int) -> HttpResponse:
     other_errors = [m for k, msgs in errors.items() if k not in LEAD_FIELDS for m in msgs]
     context = {"record": record, "rows": rows, "other_errors": other_errors}
     return render(request, "pipeline/imports/quarantine_retry.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def quarantine_discard(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Discard a quarantined lead, after a confirmation (the page asks first)."""
+    _require_lead(request)
+    record = get_object_or_404(quarantine_visible_to(user=request.user), pk=pk)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "pipeline/imports/quarantine_discard.html", {"record": record})
+    try:
+        intake_record_discard(record=record)
+    except DomainError as exc:
+        for msgs in exc.errors.values():
+            for message in msgs:
+                messages.error(request, message)
+    else:
+        messages.success(request, _("The lead was discarded."))
+    return redirect("lead_quarantine")

@@ -302,3 +302,28 @@ def test_an_unexpected_error_fails_the_job_instead_of_leaving_it_running(
     page = client.get(response.url).content.decode()
     assert "hx-trigger" not in page
     assert "nothing was imported" in page
+
+
+def test_quarantined_lead_can_be_discarded_after_a_confirmation(login, org, django_capture_on_commit_callbacks):
+    client = login(org.manager)
+    _upload(client, GOOD)
+    job = ImportJob.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        _map(client, job)
+    record = IntakeRecord.objects.get(status=IntakeStatus.ERROR)
+    url = f"/leads/quarantine/{record.pk}/discard/"
+
+    # another team's manager cannot reach it; a first POST only asks
+    assert login(org.mgr_west).post(url, {"confirm": "yes"}).status_code == 404
+    client = login(org.manager)
+    ask = client.post(url)
+    assert 'data-testid="confirm-discard"' in ask.content.decode()
+    assert IntakeRecord.objects.filter(pk=record.pk).exists()
+
+    done = client.post(url, {"confirm": "yes"})
+
+    assert done.status_code == 302
+    assert not IntakeRecord.objects.filter(pk=record.pk).exists()
+    assert "Gamma Inc" not in client.get("/leads/quarantine/").content.decode()
+    assert IntakeRecord.objects.filter(status=IntakeStatus.CREATED).count() == 2  # the good leads' records stay
+    assert client.post(url, {"confirm": "yes"}).status_code == 404  # gone: a second discard finds nothing
