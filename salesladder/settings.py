@@ -235,6 +235,12 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# E-mail (password resets). EMAIL_URL as django-environ reads it, e.g. smtp+tls://user:pass@host:587;
+# the default prints mails to the console, so `make run` needs no mail server.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="SalesLadder <noreply@localhost>")
+PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
+
 # Domain defaults.
 SALESLADDER_DEFAULT_CURRENCY = env.str("SALESLADDER_DEFAULT_CURRENCY", default="CNY")
 
