@@ -235,6 +235,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Log-in throttling (django-ratelimit, counted in CACHES["default"]): attempts per client address and
+# per user name; over either limit the form answers 429 without checking the password.
+LOGIN_THROTTLE_IP = env.str("LOGIN_THROTTLE_IP", default="20/m")
+LOGIN_THROTTLE_USER = env.str("LOGIN_THROTTLE_USER", default="5/m")
+if env.bool("DJANGO_BEHIND_PROXY", default=False):
+    RATELIMIT_IP_META_KEY = "salesladder.org.login_throttle.forwarded_client_ip"
+
 # E-mail (password resets). EMAIL_URL as django-environ reads it, e.g. smtp+tls://user:pass@host:587;
 # the default prints mails to the console, so `make run` needs no mail server.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))

@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from salesladder.org.login_throttle import login_throttled
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -10,6 +13,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # both login forms throttled against password guessing (before the routes they shadow)
+    path("admin/login/", login_throttled(admin.site.login)),
+    path("accounts/login/", login_throttled(auth_views.LoginView.as_view()), name="login"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -76,6 +76,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Rate-limit counters (API throttles, log-in attempts) and cached counts start at zero in every test:
+    a browser test logging in as alice must not inherit the attempts of the tests before it."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _english(settings):  # type: ignore[no-untyped-def]
     """Tests read English messages unless they switch language themselves."""
     from django.utils import translation
