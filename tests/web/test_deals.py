@@ -311,3 +311,14 @@ def test_bad_list_parameters_never_crash(login, org):
         response = client.get(f"/deals/?{query}")
         assert response.status_code == 200, query
     assert "Alpha" in client.get("/deals/?page=999").content.decode()  # last page instead of an error
+
+
+def test_every_aria_reference_on_the_deal_list_points_at_an_element(login, org):
+    import re
+
+    html = login(org.manager).get("/deals/").content.decode()
+
+    referenced = {i for ids in re.findall(r'aria-(?:describedby|labelledby)="([^"]+)"', html) for i in ids.split()}
+    present = set(re.findall(r'\bid="([^"]+)"', html))
+    assert "id_team_helptext" in referenced  # the team filter explains that it includes sub-teams
+    assert referenced <= present
