@@ -17,6 +17,7 @@ from pipeline.models import (
     Deal,
     DealStatus,
     LostReason,
+    Stage,
     StageConfig,
     StageGate,
 )
@@ -69,6 +70,13 @@ def activities_visible_to(*, user: User) -> QuerySet[Activity]:
 
 def stage_configs() -> dict[str, StageConfig]:
     return {c.stage: c for c in StageConfig.objects.all()}
+
+
+def stage_labels(configs: dict[str, StageConfig] | None = None) -> dict[str, str]:
+    """``{stage: label}`` in ladder order and the active language: the configured label, else the built-in
+    one (one query, none when ``configs`` is given)."""
+    configs = stage_configs() if configs is None else configs
+    return {s.value: (configs[s].label if s in configs else str(s.label)) for s in Stage}
 
 
 def active_gates() -> dict[str, list[tuple[str, str]]]:

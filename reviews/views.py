@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from pipeline.models import Stage
-from pipeline.selectors import stage_configs
+from pipeline.selectors import stage_labels
 from reviews.models import ActionItem, Review, ReviewStatus
 from reviews.scorecard import scorecard_render
 from reviews.selectors import is_reviews_manager, review_history, reviews_completion, reviews_for_list
@@ -89,8 +89,7 @@ class ActionItemForm(forms.Form):
 
 
 def _labels() -> dict[str, str]:
-    configs = stage_configs()
-    return {s: (configs[s].label if s in configs else str(Stage(s).label)) for s in STAGES}
+    return stage_labels()
 
 
 # --- list -----------------------------------------------------------------------------------------------

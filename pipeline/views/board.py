@@ -26,6 +26,7 @@ from pipeline.selectors import (
     board_column_totals,
     board_deals,
     stage_configs,
+    stage_labels,
 )
 from pipeline.services import account_for_company, contact_create, deal_create, deal_move
 from pipeline.views.common import can_pick_owner, htmx_current_query, safe_next, visible_deal_or_404, wants_partial
@@ -70,10 +71,11 @@ def board_context(request: AuthedRequest, params: QueryDict, *, show: int | None
         close_month=filters.get("close_month"),
     )
     totals = board_column_totals(deals=deals)
+    labels = stage_labels(configs)
     columns = {
         stage.value: {
             "stage": stage.value,
-            "label": configs[stage].label if stage in configs else stage.label,
+            "label": labels[stage],
             "count": totals.get(stage, {}).get("count", 0),
             "total": totals.get(stage, {}).get("total", 0),
             "cards": [],

@@ -24,7 +24,7 @@ from pipeline.models import STAGE_POSITION, ActivityKind, Deal, DealStatus, Stag
 from pipeline.selectors import (
     activities_visible_to,
     deals_visible_to,
-    stage_configs,
+    stage_labels,
 )
 from pipeline.services import activity_complete, activity_log, deal_lose, deal_reopen, deal_update
 from pipeline.views.common import can_pick_owner, visible_deal_or_404, wants_partial
@@ -72,9 +72,9 @@ def deal_list(request: AuthedRequest) -> HttpResponse:
     else:
         qs = qs.order_by(ordering, "-pk")
     page = Paginator(qs, DEALS_PER_PAGE).get_page(request.GET.get("page"))
-    configs = stage_configs()
+    labels = stage_labels()
     for deal in page.object_list:
-        deal.stage_label = configs[deal.stage].label if deal.stage in configs else deal.get_stage_display()
+        deal.stage_label = labels[deal.stage]
     context = {
         "filterset": filterset,
         "page_obj": page,
@@ -96,10 +96,10 @@ class HistoryRow:
     to_label: str = ""
 
 
-def stage_history(deal: Deal, transitions: list[StageTransition], now: datetime) -> tuple[list[HistoryRow], list]:
+def stage_history(
+    transitions: list[StageTransition], now: datetime, labels: dict[str, str]
+) -> tuple[list[HistoryRow], list]:
     """Each transition with the time until the next one, and the total open time spent in each rung."""
-    configs = stage_configs()
-    labels = {s.value: (configs[s].label if s in configs else str(s.label)) for s in Stage}
     rows = []
     per_stage: dict[str, timedelta] = {}
     for i, t in enumerate(transitions):
@@ -125,12 +125,12 @@ def stage_history(deal: Deal, transitions: list[StageTransition], now: datetime)
 def _deal_context(request: AuthedRequest, deal: Deal, **extra: Any) -> dict[str, Any]:
     user = request.user
     transitions = list(deal.transitions.select_related("actor").order_by("occurred_at", "pk"))
-    history, time_in_stage = stage_history(deal, transitions, timezone.now())
-    configs = stage_configs()
+    labels = stage_labels()
+    history, time_in_stage = stage_history(transitions, timezone.now(), labels)
     context = {
         "deal": deal,
-        "stage_label": configs[deal.stage].label if deal.stage in configs else deal.get_stage_display(),
-        "stage_choices": [(s.value, configs[s].label if s in configs else s.label) for s in Stage],
+        "stage_label": labels[deal.stage],
+        "stage_choices": list(labels.items()),
         "form": DealForm(instance=deal, user=user, can_pick_owner=can_pick_owner(user)),
         "history": list(reversed(history)),
         "time_in_stage": time_in_stage,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
@@ -99,7 +98,3 @@ def period_options(period: Period) -> list[str]:
     if period.key not in keys:
         keys.insert(0, period.key)
     return keys
-
-
-def neighbours(period: Period) -> tuple[Period, Period]:
-    return period.previous(), Period.containing(period.end + timedelta(days=0), period.kind)

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from pipeline.models import Deal, Stage
-from pipeline.selectors import deal_scope_q, stage_configs
+from pipeline.selectors import deal_scope_q, stage_labels
 from salesladder.csv_export import csv_response
 from salesladder.http import AuthedRequest
 from targets.dashboard import (
@@ -55,8 +55,7 @@ PACE_LABELS = {
 
 def _labels() -> dict[str, str]:
     """Stage labels from the configuration, in the active language (one query)."""
-    configs = stage_configs()
-    return {s: (configs[s].label if s in configs else str(Stage(s).label)) for s in STAGES}
+    return stage_labels()
 
 
 def _pct(value: float | None) -> str:
