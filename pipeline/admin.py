@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from pipeline.models import (
     Account,
@@ -182,7 +183,7 @@ class DealAdmin(admin.ModelAdmin):
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
 
-    @admin.action(description="Reopen selected lost deals")
+    @admin.action(description=gettext_lazy("Reopen selected lost deals"))
     def reopen_selected(self, request: HttpRequest, queryset: QuerySet[Deal]) -> None:
         from pipeline.models import Channel
         from pipeline.services import deal_reopen
@@ -191,7 +192,9 @@ class DealAdmin(admin.ModelAdmin):
         for deal in queryset.filter(status="lost"):
             deal_reopen(deal=deal, actor=request.user, channel=Channel.ADMIN)  # type: ignore[arg-type]
             done += 1
-        self.message_user(request, f"Reopened {done} deal(s).", messages.SUCCESS)
+        self.message_user(
+            request, ngettext("Reopened %(n)d deal.", "Reopened %(n)d deals.", done) % {"n": done}, messages.SUCCESS
+        )
 
 
 @admin.register(StageTransition)

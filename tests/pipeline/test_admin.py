@@ -142,3 +142,31 @@ def test_a_rep_cannot_open_the_admin(client, org, password):
 
     assert response.status_code == 302
     assert "/login" in response["Location"]
+
+
+def test_the_reopen_action_reopens_lost_deals_only_and_says_how_many(admin_client, org):
+    from pipeline.services import deal_lose
+    from tests.factories import lost_reason
+
+    lost = [make_deal(owner=org.alice, stage=Stage.NEEDS, title=f"Lost {i}") for i in range(2)]
+    for deal in lost:
+        deal_lose(deal=deal, reason=lost_reason(), actor=org.manager)
+    still_open = make_deal(owner=org.alice, stage=Stage.PREP, title="Open one")
+
+    response = admin_client.post(
+        reverse("admin:pipeline_deal_changelist"),
+        {"action": "reopen_selected", "_selected_action": [d.pk for d in [*lost, still_open]]},
+        follow=True,
+    )
+
+    assert "Reopened 2 deals." in response.content.decode()
+    assert set(Deal.objects.values_list("status", flat=True)) == {DealStatus.OPEN}
+    assert StageTransition.objects.filter(deal=still_open).count() == 1  # untouched
+
+
+def test_the_reopen_action_speaks_chinese(admin_client, org):
+    make_deal(owner=org.alice, stage=Stage.PREP)  # the action menu shows when the list has rows
+
+    response = admin_client.get(reverse("admin:pipeline_deal_changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert "重新打开所选的已丢单商机" in response.content.decode()
