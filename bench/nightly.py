@@ -125,7 +125,10 @@ def main() -> None:
     print(f"touched {touched:,} deals ({touched / max(deals, 1):.2%}) with a forward move in {touched_s:.2f} s")
     inc_s, inc = timed(lambda: nightly_run(run_date=today))
     modes = ", ".join(f"{k} {v}" for k, v in inc["periods"].items())
-    print(f"incremental nightly run ({today}): {inc_s:.2f} s ({modes})")
+    outcomes = ", ".join(f"{k} {v}" for k, v in inc.get("outcomes", {}).items())
+    ledger = inc.get("ledger", {})
+    print(f"incremental nightly run ({today}): {inc_s:.2f} s (funnel: {modes}; outcomes: {outcomes})")
+    print(f"  open-deal ledger: {ledger.get('mode')}, {ledger.get('changed', '-')} changed deals read")
     print("  phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in inc["timings"].items()))
 
     region = Team.objects.get(name="Bench region 0")

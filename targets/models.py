@@ -208,3 +208,68 @@ class NightlyRun(models.Model):
 
     def __str__(self) -> str:
         return f"nightly {self.run_date}"
+
+
+class NightlyOpenDeal(models.Model):
+    """What each open deal added to the open-deal figures (open/stale counts, weighted pipeline) when the
+    nightly job last looked at it: incremental runs add (now − this) for the deals changed since.
+    Rebuilt by every full run; not a foreign key (a deleted deal makes the next run full)."""
+
+    deal_id = models.BigIntegerField(primary_key=True)
+    owner_id = models.BigIntegerField()
+    team_id = models.BigIntegerField()
+    month = models.CharField(max_length=7, blank=True, help_text="Expected close month, '' without a date.")
+    units = models.BigIntegerField(help_text="Amount in cents × the stage's probability (%): exact.")
+    is_stale = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"open deal {self.deal_id}"
+
+
+class NightlyOpenTotal(models.Model):
+    """The sums of ``NightlyOpenDeal`` per (owner, team, close month): a few thousand rows the nightly job
+    keys by rep, team and org. Exact (integer units), so incremental runs never drift."""
+
+    owner_id = models.BigIntegerField()
+    team_id = models.BigIntegerField()
+    month = models.CharField(max_length=7, blank=True)
+    units = models.DecimalField(max_digits=32, decimal_places=0)
+    deals = models.IntegerField()
+    stale = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner_id", "team_id", "month"], name="nightly_open_total_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"open deals {self.owner_id}/{self.team_id} {self.month or '-'}"
+
+
+class NightlyInvalidation(models.Model):
+    """Counters of changes an incremental nightly run cannot see (deleted deals): a run whose counter
+    differs from the previous run's is full."""
+
+    key = models.CharField(max_length=40, primary_key=True)
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key} #{self.version}"
+
+
+class NightlyClosedDeal(models.Model):
+    """Per snapshot period, the values of each deal with a closing (a loss or an entry into signing) in it
+    as the nightly job last counted them: the won-amount basis and, while lost, the lost reason. Incremental
+    runs add (now − this) for the deals changed since; full runs rebuild a period's rows."""
+
+    period = models.CharField(max_length=PERIOD_KEY_MAX)
+    deal_id = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2, help_text="Contract amount, else amount, else 0.")
+    # NULL: not lost (now); "": lost without a reason
+    lost_code = models.CharField(max_length=40, null=True, blank=True, help_text="Lost reason code while lost.")  # noqa: DJ001
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "deal_id"], name="nightly_closed_deal_unique")]
+
+    def __str__(self) -> str:
+        return f"closed deal {self.deal_id} in {self.period}"

@@ -20,7 +20,7 @@ import logging
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from pipeline.models import Deal, DealStatus, StageConfig, StageTransition
 from salesladder.org.models import Membership, Role, Team
-from targets import nightly_medians
-from targets.models import FunnelSnapshot, NightlyRun, Quota, ScopeSnapshot, ScopeType
+from targets import nightly_funnel, nightly_ledger, nightly_outcomes
+from targets.models import NightlyRun, Quota, ScopeSnapshot, ScopeType
 from targets.periods import Period, PeriodKind, org_today
 from targets.selectors import nightly_sql
 from targets.selectors.funnel import STAGES, end_of_day, window
@@ -130,6 +130,15 @@ class Universe:
         )
 
 
+def run_signature(u: Universe) -> str:
+    """What an incremental run must share with the run it builds on: the team tree, the stages'
+    probabilities (the pipeline value of every open deal) and the deleted-deals counter (a deleted deal
+    takes its history with it, which no delta sees). Any change makes the next run full."""
+    probabilities = sorted(StageConfig.objects.values_list("stage", "probability"))
+    text = f"{u.signature()}|ledger-v1|{probabilities}|{nightly_ledger.deletions()}"
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
 def universe() -> Universe:
     reps = sorted(set(Membership.objects.filter(role=Role.REP).values_list("user_id", flat=True)))
     return Universe(team_closure(), reps)
@@ -159,76 +168,21 @@ class PreviousRun:
     universe: str = ""
 
 
-def _previous_rows(period: Period, prev: PreviousRun) -> dict[Key, FunnelSnapshot]:
-    rows = FunnelSnapshot.objects.filter(period=period.key, as_of=prev.as_of)
-    return {(r.scope_type, r.scope_id, r.stage): r for r in rows}
-
-
 def _funnel_period(
     *, period: Period, as_of: date, u: Universe, prev: PreviousRun | None, filled: nightly_sql.Filled
 ) -> tuple[int, str]:
     """Upsert the FunnelSnapshot rows of one period as of the end of ``as_of``; returns (rows, mode).
-
-    Incremental (a previous run's rows of the period exist): entered and cohort counts and the stay
-    histograms = the previous rows + what is new (one delta query each, for every scope); medians are
-    kept unless an exit of the period is new or had its stay rewritten (``targets.nightly_medians``)."""
-    start, cutoff = window(period, as_of)
-    reached_by = end_of_day(as_of)
-    previous = _previous_rows(period, prev) if prev else {}
-    if previous:
-        assert prev is not None
-        prev_cutoff = end_of_day(prev.as_of)
-        since: dict[str, Any] = {"max_id": prev.max_id, "prev_cutoff": prev_cutoff}
-        entered = nightly_sql.entered_delta_all(u.closure, start=start, cutoff=cutoff, **since)
-        cohort = nightly_sql.cohort_delta_all(u.closure, start=start, cutoff=cutoff, reached_by=reached_by, **since)
-        histograms = nightly_medians.from_rows((k, r.stay_histogram) for k, r in previous.items())
-        rewritten = bool(filled.count and filled.low and filled.high and filled.low < cutoff and filled.high >= start)
-        if rewritten or nightly_sql.exits_fresh(start=start, cutoff=cutoff, **since):
-            new = nightly_sql.stay_histograms(
-                u.closure, start=start, cutoff=cutoff, new_since=(prev.max_id, prev_cutoff)
-            )
-            histograms = nightly_medians.plus(
-                histograms, new, filled.seen, u.ancestors, start=start, seen_until=min(prev_cutoff, cutoff)
-            )
-            median = nightly_medians.medians(histograms, u.closure, start=start, cutoff=cutoff)
-            mode = "incremental"
-        else:
-            median = {k: r.median_days_in_stage for k, r in previous.items() if r.median_days_in_stage is not None}
-            mode = "incremental" if entered or cohort else "unchanged"
-    else:
-        entered = nightly_sql.entered_all(u.closure, start=start, cutoff=cutoff)
-        cohort = nightly_sql.cohort_all(u.closure, start=start, cutoff=cutoff, reached_by=reached_by)
-        histograms = nightly_sql.stay_histograms(u.closure, start=start, cutoff=cutoff)
-        median = nightly_medians.medians(histograms, u.closure, start=start, cutoff=cutoff)
-        mode = "full"
-    quotas = _quotas(period, u)
-    extra_users = {sid for (st, sid, _s) in [*entered, *previous] if st == ScopeType.USER}
-    rows = []
-    for scope_type, scope_id in u.keys(extra_users):
-        for stage in STAGES:
-            key = (scope_type, scope_id, stage)
-            old = previous.get(key)
-            rows.append(
-                FunnelSnapshot(
-                    scope_type=scope_type,
-                    scope_id=scope_id,
-                    period=period.key,
-                    as_of=as_of,
-                    stage=stage,
-                    entered=(old.entered if old else 0) + entered.get(key, 0),
-                    cohort_reached=(old.cohort_reached if old else 0) + cohort.get(key, 0),
-                    quota=quotas.get(key),
-                    median_days_in_stage=median.get(key),
-                    stay_histogram=nightly_medians.to_row(histograms.get(key, {})),
-                )
-            )
-    nightly_sql.upsert(
-        FunnelSnapshot,
-        rows,
-        unique_fields=["scope_type", "scope_id", "period", "as_of", "stage"],
-        update_fields=["entered", "cohort_reached", "quota", "median_days_in_stage", "stay_histogram", "computed_at"],
+    See ``targets.nightly_funnel``."""
+    return nightly_funnel.funnel_period(
+        period=period,
+        as_of=as_of,
+        closure=u.closure,
+        ancestors=u.ancestors,
+        keys=u.keys,
+        quotas=_quotas(period, u),
+        prev=(prev.as_of, prev.max_id) if prev else None,
+        filled=filled,
     )
-    return len(rows), mode
 
 
 # --- scope snapshots -------------------------------------------------------------------------
@@ -246,26 +200,78 @@ class OpenState:
     opened: dict[tuple[str, int], tuple[int, int]]
 
 
-def _open_state(u: Universe) -> OpenState:
-    """One query: the open deals by scope and expected close month (a few thousand rows, never deals)."""
+def _ledger_mark() -> dict[str, Any] | None:
+    """Where the open-deal ledger stands: the last finished run's (deals updated since, transition id)."""
+    run = NightlyRun.objects.filter(finished_at__isnull=False, stats__has_key="ledger").order_by("-finished_at").first()
+    return run.stats["ledger"] if run else None
+
+
+def _open_state(
+    u: Universe, *, as_of: date, full: bool, previous: dict[str, Any] | None
+) -> tuple[OpenState, dict[str, Any], list[int] | None]:
+    """The open deals by scope and expected close month from the ledger's totals (a few thousand rows):
+    rebuilt from the open deals on a full run (or without a ledger), else brought up to date with the
+    deals changed since the last run. Returns the figures, this run's ledger mark and the deals changed
+    since the previous mark (None when rebuilt)."""
+    mark: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "since": (timezone.now() - nightly_ledger.MARGIN).isoformat(),
+        "max_id": StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0,
+    }
+    changed: list[int] | None = None
+    if full or previous is None:
+        nightly_ledger.rebuild()
+        mark["mode"] = "full"
+    else:
+        since = datetime.fromisoformat(previous["since"])
+        changed = nightly_ledger.changed_deals(since=since, max_id=int(previous["max_id"]))
+        nightly_ledger.apply(changed)
+        mark["mode"] = "incremental"
+        mark["changed"] = len(changed)
     pipeline: dict[tuple[str, int], dict[str, str]] = {}
     counts: dict[tuple[str, int], list[int]] = {}
-    for st, sid, month, value, n, stale in sorted(nightly_sql.open_deals_all(u.closure)):
+    for st, sid, month, value, n, stale in sorted(nightly_ledger.open_figures(u.closure)):
         pipeline.setdefault((st, sid), {})[month] = str(_money(value))
         c = counts.setdefault((st, sid), [0, 0])
         c[0] += n
         c[1] += stale
-    return OpenState(pipeline, {key: (c[0], c[1]) for key, c in counts.items()})
+    return OpenState(pipeline, {key: (c[0], c[1]) for key, c in counts.items()}), mark, changed
 
 
-def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState) -> int:
-    """Outcomes and lost reasons of the period (always recomputed: they read the deals' current amount
-    and status; one query each over the period's closings, a narrow index) and the open-deal figures."""
+def _scope_period(
+    *,
+    period: Period,
+    as_of: date,
+    u: Universe,
+    state: OpenState,
+    prev: PreviousRun | None,
+    changed: list[int] | None,
+) -> tuple[int, str]:
+    """Outcomes and lost reasons of the period (``targets.nightly_outcomes``: from scratch, or the previous
+    run's figures + what the deals changed since count now minus then) and the open-deal figures."""
     start, cutoff = window(period, as_of)
-    outcomes = nightly_sql.outcomes_all(u.closure, start=start, cutoff=cutoff)
-    reasons: dict[tuple[str, int], dict[str, int]] = {}
-    for (st, sid, code), n in sorted(nightly_sql.lost_reasons_all(u.closure, start=start, cutoff=cutoff).items()):
-        reasons.setdefault((st, sid), {})[code] = n
+    previous = {}
+    if prev is not None and changed is not None:
+        rows = ScopeSnapshot.objects.filter(period=period.key, as_of=prev.as_of)
+        previous = {(r.scope_type, r.scope_id): r for r in rows}
+    if previous:
+        assert prev is not None
+        assert changed is not None
+        found = nightly_outcomes.delta(
+            u.closure,
+            period=period.key,
+            start=start,
+            cutoff=cutoff,
+            changed=changed,
+            max_id=prev.max_id,
+            prev_cutoff=end_of_day(prev.as_of),
+        )
+        outcomes, reasons = _plus(previous, found)
+        mode = "incremental"
+    else:
+        found = nightly_outcomes.full(u.closure, period=period.key, start=start, cutoff=cutoff)
+        outcomes, reasons = found.counts, found.reasons
+        mode = "full"
     pipeline, opened = state.pipeline, state.opened
     extra = {sid for (st, sid) in [*outcomes, *opened] if st == ScopeType.USER}
     rows = []
@@ -304,7 +310,25 @@ def _scope_period(*, period: Period, as_of: date, u: Universe, state: OpenState)
             "computed_at",
         ],
     )
-    return len(rows)
+    return len(rows), mode
+
+
+def _plus(
+    previous: dict[tuple[str, int], ScopeSnapshot], found: nightly_outcomes.Outcomes
+) -> tuple[dict[tuple[str, int], tuple[int, Decimal, int]], dict[tuple[str, int], dict[str, int]]]:
+    """The previous run's outcomes and lost reasons + the delta: exact (counts, amounts in cents)."""
+    outcomes = {key: (r.won_count, r.won_amount, r.lost_count) for key, r in previous.items()}
+    reasons = {key: dict(r.lost_reasons) for key, r in previous.items()}
+    for key, (won, amount, lost) in found.counts.items():
+        was = outcomes.get(key, (0, Decimal(0), 0))
+        outcomes[key] = (was[0] + won, was[1] + amount, was[2] + lost)
+    for key, codes in found.reasons.items():
+        mix = reasons.setdefault(key, {})
+        for code, n in codes.items():
+            mix[code] = mix.get(code, 0) + n
+            if not mix[code]:
+                del mix[code]
+    return outcomes, {key: dict(sorted(mix.items())) for key, mix in reasons.items() if mix}
 
 
 def _previous_run(as_of: date) -> PreviousRun | None:
@@ -342,19 +366,24 @@ def snapshots_compute(
     organisation, for ``periods`` (default: current and previous of each kind in use) as of the end of
     ``as_of``. Incremental when a previous finished run's snapshot of the same period exists and the
     team tree is the one it counted with (a moved team changes which transitions a team counts)."""
+    every_period = periods is None
     periods = periods if periods is not None else snapshot_periods(as_of)
     u = universe()
     prev = (previous or _previous_run(as_of)) if incremental else None
-    if prev is not None and prev.universe != u.signature():
+    signature = run_signature(u)
+    if prev is not None and prev.universe != signature:
         prev = None
-    stats: dict[str, Any] = {"periods": {}, "funnel_rows": 0, "scope_rows": 0, "timings": {}}
-    stats["universe"] = u.signature()
+    stats: dict[str, Any] = {"periods": {}, "outcomes": {}, "funnel_rows": 0, "scope_rows": 0, "timings": {}}
+    stats["universe"] = signature
     clock = _time.monotonic()
     filled = nightly_sql.stays_fill(seen_up_to=prev.max_id if prev else 0, check_after=_last_fill_watermark())
     stats["stays_filled"] = filled.count
     stats["timings"]["stays"] = round(_time.monotonic() - clock, 3)
     clock = _time.monotonic()
-    state = _open_state(u)
+    before = _ledger_mark()
+    state, stats["ledger"], changed = _open_state(u, as_of=as_of, full=prev is None, previous=before)
+    if prev is None or before is None or before.get("as_of") != prev.as_of.isoformat():
+        changed = None  # the closed-deal ledger holds another run's values: outcomes from scratch
     stats["timings"]["open_deals"] = round(_time.monotonic() - clock, 3)
     for period in periods:
         clock = _time.monotonic()
@@ -362,11 +391,16 @@ def snapshots_compute(
         stats["funnel_rows"] += n
         stats["timings"][f"{period.key} funnel"] = round(_time.monotonic() - clock, 3)
         clock = _time.monotonic()
-        stats["scope_rows"] += _scope_period(period=period, as_of=as_of, u=u, state=state)
+        n, stats["outcomes"][period.key] = _scope_period(
+            period=period, as_of=as_of, u=u, state=state, prev=prev, changed=changed
+        )
+        stats["scope_rows"] += n
         stats["timings"][f"{period.key} scope"] = round(_time.monotonic() - clock, 3)
         stats["periods"][period.key] = mode
         if progress:
             progress(period.key)
+    if prev is None and every_period:  # a full run: the closed-deal ledger keeps the snapshotted periods only
+        nightly_outcomes.prune([p.key for p in periods])
     return stats
 
 
@@ -393,8 +427,22 @@ def stale_flags_update(*, as_of: date | None = None) -> int:
     for stage, cutoff in cutoffs.items():
         quiet |= Q(stage=stage, clock__lt=cutoff)
         awake |= Q(status=DealStatus.OPEN, stage=stage, clock__gte=cutoff)
-    flagged = deals.filter(quiet, status=DealStatus.OPEN, is_stale=False).update(is_stale=True) if cutoffs else 0
-    return flagged + deals.filter(awake, is_stale=True).update(is_stale=False)
+    flipped = _set_stale(deals.filter(quiet, status=DealStatus.OPEN, is_stale=False), True) if cutoffs else []
+    flipped += _set_stale(deals.filter(awake, is_stale=True), False)
+    if flipped and _ledger_mark() is not None:  # the open-deal ledger follows the flags (no updated_at here)
+        nightly_ledger.apply(flipped)
+    return len(flipped)
+
+
+def _set_stale(deals: Any, value: bool) -> list[int]:
+    """``UPDATE … SET is_stale`` of the deals the queryset selects; returns their ids (RETURNING)."""
+    select, params = deals.values("pk").query.sql_with_params()
+    table = Deal._meta.db_table
+    with connection.cursor() as cursor:
+        # an array on PostgreSQL: the few ids first (partial indexes), then primary-key look-ups
+        ids = f"= ANY(ARRAY({select}))" if connection.vendor == "postgresql" else f"IN ({select})"
+        cursor.execute(f"UPDATE {table} SET is_stale = %s WHERE id {ids} RETURNING id", [value, *params])
+        return [int(r[0]) for r in cursor.fetchall()]
 
 
 # --- the nightly run -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -47,6 +47,27 @@ EXIT_SQL = "('forward', 'backward')"
 
 def _materialized() -> str:
     return "MATERIALIZED " if connection.vendor == "postgresql" else ""
+
+
+def in_ids(select: str) -> str:
+    """``IN (select)`` of a few ids; on PostgreSQL an array, so the planner probes an index per id rather
+    than joining a whole period's rows by hash."""
+    return f"= ANY(ARRAY({select}))" if connection.vendor == "postgresql" else f"IN ({select})"
+
+
+def run_hashed(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """``_run`` with PostgreSQL's nested-loop joins off: for a query whose rows come from index look-ups
+    of a list of ids (``in_ids``), whose count the planner cannot estimate (it guesses one row and would
+    join two such sets by nested loops, quadratic in the night's changes)."""
+    if connection.vendor != "postgresql":
+        return _run(sql, params)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_nestloop = off")
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        finally:
+            cursor.execute("SET LOCAL enable_nestloop = on")
 
 
 def keyed_union(source: str, columns: str) -> str:
@@ -112,7 +133,7 @@ def entered_delta_all(
     src = f"""src AS {_materialized()}(
             SELECT t.owner_id, t.team_id, t.to_stage, t.deal_id, {_old("t")} AS old
             FROM {T} t
-            WHERE t.deal_id IN (SELECT deal_id FROM changed)
+            WHERE t.deal_id {in_ids("SELECT deal_id FROM changed")}
             AND t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
     sql = f"""
         {g.with_clause(changed, src, keyed_union("src", "to_stage, deal_id, old"))}
@@ -148,13 +169,13 @@ def cohort_delta_all(
     src = f"""src AS {_materialized()}(
             SELECT t.owner_id, t.team_id, t.deal_id, {_old("t")} AS old
             FROM {T} t
-            WHERE t.deal_id IN (SELECT deal_id FROM changed) AND t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep'
+            WHERE t.deal_id {in_ids("SELECT deal_id FROM changed")} AND t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep'
             AND t.occurred_at >= %s AND t.occurred_at < %s)"""
     cohort = """cohort AS (SELECT st, sid, deal_id, MAX(old) AS was FROM keyed GROUP BY 1, 2, 3)"""
     reach = f"""reach AS (
             SELECT e.deal_id, e.to_stage, MAX({_old("e")}) AS was
             FROM {T} e
-            WHERE e.deal_id IN (SELECT deal_id FROM src) AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
+            WHERE e.deal_id {in_ids("SELECT deal_id FROM src")} AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
             GROUP BY 1, 2)"""
     sql = f"""
         {g.with_clause(changed, src, keyed_union("src", "deal_id, old"), cohort, reach)}
@@ -173,7 +194,7 @@ def cohort_delta_all(
         db_dt(prev_cutoff),
         db_dt(reached_by),
     ]
-    return {(st, int(sid), stage): int(n) for st, sid, stage, n in _run(sql, params)}
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in run_hashed(sql, params)}
 
 
 def exits_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> bool:
@@ -196,6 +217,8 @@ def exits_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: 
 def bucket_sql(later: str, earlier: str) -> str:
     """The stay-length bucket of a stay from ``earlier`` to ``later``: floor(ln(1 + minutes) × 32), about
     3 % wide. Non-decreasing in the length, so ordering by (bucket, days) orders by days."""
+    if connection.vendor == "postgresql":  # in float8, as deal_move computes it (numeric LN is ~10x slower)
+        return f"FLOOR(LN(1 + EXTRACT(EPOCH FROM ({later} - {earlier}))::float8 / 60) * {STAY_BUCKET_SCALE})"
     return f"FLOOR(LN(1 + {_days(later, earlier)} * 1440) * {STAY_BUCKET_SCALE})"
 
 
@@ -234,19 +257,21 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None) -> Filled
         todo = todo.replace("SELECT deal_id", "SELECT DISTINCT deal_id", 1)
     pg = connection.vendor == "postgresql"
     deals = f"= ANY(ARRAY({todo}))" if pg else f"IN ({todo})"  # an array: the planner probes the deal index
-    stays = f"""SELECT id, kind, stay_bucket AS old_bucket,
+    history = f"""SELECT id, kind, occurred_at, stay_started_at, stay_bucket,
                    LAG(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, id) AS arrived
             FROM {T} WHERE kind IN {MOVE_SQL} AND deal_id {deals}"""
     differs = "IS DISTINCT FROM" if pg else "IS NOT"
-    bucket = bucket_sql("x.occurred_at", "s.arrived")
-    where = f"""s.kind IN {EXIT_SQL}
-        AND (x.stay_started_at {differs} s.arrived OR x.stay_bucket {differs} {bucket})"""
-    assign = f"stay_started_at = s.arrived, stay_bucket = {bucket}"
+    bucket = bucket_sql("h.occurred_at", "h.arrived")
+    # only the moves whose stored stay differs from the history reach the UPDATE (usually none)
+    stays = f"""SELECT h.id, h.stay_bucket AS old_bucket, h.arrived, {bucket} AS new_bucket FROM ({history}) h
+            WHERE h.kind IN {EXIT_SQL}
+            AND (h.stay_started_at {differs} h.arrived OR h.stay_bucket {differs} {bucket})"""
+    assign = "stay_started_at = s.arrived, stay_bucket = s.new_bucket"
     columns = "x.id, x.owner_id, x.team_id, x.from_stage, x.occurred_at"
     if pg:
         sql = f"""
             WITH s AS MATERIALIZED ({stays}),
-            done AS (UPDATE {T} x SET {assign} FROM s WHERE x.id = s.id AND {where}
+            done AS (UPDATE {T} x SET {assign} FROM s WHERE x.id = s.id
                      RETURNING {columns}, s.old_bucket, x.stay_bucket AS new_bucket)
             SELECT id, owner_id, team_id, from_stage, occurred_at, old_bucket, new_bucket, NULL, NULL FROM done
             WHERE id <= %s
@@ -254,15 +279,14 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None) -> Filled
             SELECT NULL, NULL, NULL, NULL, MIN(occurred_at), NULL, NULL, COUNT(*), MAX(occurred_at) FROM done"""
         rows = _run(sql, [seen_up_to])
     else:
-        old = f"""SELECT {columns}, x.stay_bucket, {bucket}
-            FROM {T} x JOIN ({stays}) s ON x.id = s.id WHERE {where}"""
+        old = f"""SELECT {columns}, s.old_bucket, s.new_bucket FROM {T} x JOIN ({stays}) s ON x.id = s.id"""
         changed = [(*r[:4], _as_dt(r[4]), *r[5:]) for r in _run(old, [])]
         rows = [(*r, None, None) for r in changed if r[0] <= seen_up_to]
         times = [r[4] for r in changed]
         rows.append(
             (None, None, None, None, min(times, default=None), None, None, len(changed), max(times, default=None))
         )
-        _run(f"UPDATE {T} AS x SET {assign} FROM ({stays}) s WHERE x.id = s.id AND {where}", [])
+        _run(f"UPDATE {T} AS x SET {assign} FROM ({stays}) s WHERE x.id = s.id", [])
     *seen_rows, summary = rows
     seen = [
         Rewritten(int(o), int(t), st, _as_dt(at), None if ob is None else int(ob), None if nb is None else int(nb))
@@ -449,6 +473,19 @@ def upsert(
         return str(getattr(model._meta.get_field(name), "column"))  # noqa: B009 (a concrete field)
 
     payload = json.dumps([{str(f.column): value(o, f) for f in fields} for o in objs])
+    upsert_json(model, payload, unique_fields=unique_fields, update_fields=update_fields)
+
+
+def upsert_json(
+    model: type[Model], payload: str, *, unique_fields: Sequence[str], update_fields: Sequence[str]
+) -> None:
+    """PostgreSQL: insert or update the rows of ``payload`` (a JSON array of objects keyed by column, every
+    concrete column but the primary key) on their unique key, in one statement."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+
+    def column(name: str) -> str:
+        return str(getattr(model._meta.get_field(name), "column"))  # noqa: B009 (a concrete field)
+
     qn = connection.ops.quote_name
     columns = ", ".join(qn(str(f.column)) for f in fields)
     types = ", ".join(f"{qn(str(f.column))} {f.db_type(connection)}" for f in fields)

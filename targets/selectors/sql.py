@@ -289,9 +289,12 @@ def changed_deals_sql(*, kinds: str = ENTRY_SQL) -> str:
     (id above ``max_id``, or occurring at or after ``prev_cutoff``); parameters from ``changed_params``.
     A UNION of a primary-key range and an occurred_at range, each served by an index (an OR of the two
     would read the whole period)."""
+    # the new ids first, alone (OFFSET 0 fences it on PostgreSQL, whose planner would otherwise AND the
+    # primary-key range with a whole period's range of the time index)
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     return f"""
-            SELECT n.deal_id FROM {T} n
-            WHERE n.id > %s AND n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s
+            SELECT n.deal_id FROM (SELECT deal_id, kind, occurred_at FROM {T} WHERE id > %s{fence}) n
+            WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s
             UNION
             SELECT n.deal_id FROM {T} n
             WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s"""

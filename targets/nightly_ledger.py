@@ -1,0 +1,143 @@
+"""Open-deal figures of the nightly run (open and stale counts, weighted pipeline by expected close month),
+kept incrementally and exactly.
+
+``NightlyOpenDeal`` holds, per open deal, what it added when the job last looked at it (owner, team, close
+month, amount in cents × the stage's probability, stale flag); ``NightlyOpenTotal`` holds their sums per
+(owner, team, month). A full run rebuilds both with one INSERT … SELECT each. An incremental run reads only
+the deals changed since the last run (``updated_at`` after its watermark, less a margin for transactions
+in flight; a transition above its id watermark) and the deals whose stale flag the run flips (the flag
+UPDATEs return their ids): the totals get Σ(now − ledger) of those deals, the ledger their new rows.
+Reading a deal twice adds nothing, so the changed set may be generous but must not miss a deal. Integer
+units (cents × percent) keep the sums exact on every database; the snapshot rounds to cents at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import F
+
+from pipeline.models import Deal, StageConfig, StageTransition
+from targets.models import NightlyInvalidation, NightlyOpenDeal, NightlyOpenTotal
+from targets.selectors.nightly_sql import _materialized, keyed_union
+from targets.selectors.sql import _month, _run, db_dt, group_teams
+
+D = Deal._meta.db_table
+SC = StageConfig._meta.db_table
+T = StageTransition._meta.db_table
+L = NightlyOpenDeal._meta.db_table
+TOT = NightlyOpenTotal._meta.db_table
+
+# Deals updated up to this long before the last run's watermark are read again (a transaction that
+# saved a deal before the watermark may have committed after the run read the changed deals).
+MARGIN = timedelta(minutes=10)
+
+LEDGER_COLUMNS = "deal_id, owner_id, team_id, month, units, is_stale"
+DELETED_DEALS = "deleted_deals"
+
+
+def _open_rows(where: str = "") -> str:
+    """The ledger rows of the open deals now (``where`` narrows them): one per deal."""
+    return f"""SELECT d.id, d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, '') AS month,
+               CAST(ROUND(COALESCE(d.amount, 0) * 100) AS BIGINT) * sc.probability AS units, d.is_stale
+            FROM {D} d JOIN {SC} sc ON sc.stage = d.stage WHERE d.status = 'open' {where}"""
+
+
+def _ids(ids: Sequence[int]) -> tuple[str, Any]:
+    """``IN`` a list of ids given as ONE parameter (an array on PostgreSQL, JSON on SQLite)."""
+    text = ",".join(str(int(i)) for i in ids)  # one text literal: much cheaper to pass than a list
+    if connection.vendor == "postgresql":
+        return "= ANY(%s::bigint[])", "{" + text + "}"
+    return "IN (SELECT value FROM json_each(%s))", "[" + text + "]"
+
+
+def rebuild() -> None:
+    """The ledger and its totals from scratch (full runs): one pass over the open deals."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {L}, {TOT}")
+        else:
+            cursor.execute(f"DELETE FROM {L}")
+            cursor.execute(f"DELETE FROM {TOT}")
+        cursor.execute(f"INSERT INTO {L} ({LEDGER_COLUMNS}) {_open_rows()}", [])
+        cursor.execute(
+            f"""INSERT INTO {TOT} (owner_id, team_id, month, units, deals, stale)
+                SELECT owner_id, team_id, month, SUM(units), COUNT(*), SUM(CASE WHEN is_stale THEN 1 ELSE 0 END)
+                FROM {L} GROUP BY owner_id, team_id, month""",
+            [],
+        )
+
+
+def changed_deals(*, since: datetime, max_id: int) -> list[int]:
+    """Deals updated at or after ``since`` or with a transition above ``max_id`` (two index ranges)."""
+    sql = f"SELECT id FROM {D} WHERE updated_at >= %s UNION SELECT deal_id FROM {T} WHERE id > %s"
+    return [int(r[0]) for r in _run(sql, [db_dt(since), max_id])]
+
+
+def apply(ids: Sequence[int]) -> None:
+    """Bring the ledger and totals up to date for the deals ``ids``: totals += Σ(now − ledger)."""
+    if not ids:
+        return
+    match, param = _ids(ids)
+    stale = "CASE WHEN {a}.is_stale THEN {s}1 ELSE 0 END"
+    delta = f"""SELECT owner_id, team_id, month, SUM(units) AS units, SUM(n) AS deals, SUM(s) AS stale FROM (
+                SELECT owner_id, team_id, month, units, 1 AS n, {stale.format(a="c", s="")} AS s FROM cur c
+                UNION ALL
+                SELECT owner_id, team_id, month, -units, -1, {stale.format(a="o", s="-")} FROM old o) x
+            GROUP BY owner_id, team_id, month"""
+    upsert_totals = f"""INSERT INTO {TOT} (owner_id, team_id, month, units, deals, stale)
+            SELECT owner_id, team_id, month, units, deals, stale FROM delta WHERE deals <> 0 OR units <> 0 OR stale <> 0
+            ON CONFLICT (owner_id, team_id, month) DO UPDATE SET units = {TOT}.units + excluded.units,
+                deals = {TOT}.deals + excluded.deals, stale = {TOT}.stale + excluded.stale"""
+    put = f"""INSERT INTO {L} ({LEDGER_COLUMNS}) SELECT * FROM cur WHERE 1 = 1
+            ON CONFLICT (deal_id) DO UPDATE SET owner_id = excluded.owner_id, team_id = excluded.team_id,
+                month = excluded.month, units = excluded.units, is_stale = excluded.is_stale"""
+    old_rows = f"SELECT owner_id, team_id, month, units, is_stale FROM {L} WHERE deal_id {match}"
+    gone = f"DELETE FROM {L} WHERE deal_id {match} AND deal_id NOT IN (SELECT id FROM cur)"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # one statement: the totals, the ledger's new rows and its closed deals read the same snapshot
+            cursor.execute(
+                f"""WITH cur AS MATERIALIZED ({_open_rows(f"AND d.id {match}")}),
+                    old AS MATERIALIZED ({old_rows}),
+                    gone AS ({gone}), put AS ({put}), delta AS ({delta})
+                    {upsert_totals}""",
+                [param, param, param],
+            )
+        else:  # SQLite transactions are serialisable: the same reads in three statements
+            cur = f"cur AS ({_open_rows(f'AND d.id {match}')})"
+            old = f"old AS ({old_rows})"
+            cursor.execute(f"WITH {cur}, {old}, delta AS ({delta}) {upsert_totals}", [param, param])
+            cursor.execute(f"WITH {cur} {gone}", [param, param])
+            cursor.execute(f"WITH {cur} {put}", [param])
+        cursor.execute(f"DELETE FROM {TOT} WHERE deals = 0", [])
+
+
+def open_figures(closure: Sequence[tuple[int, int]]) -> list[tuple[str, int, str, Decimal, int, int]]:
+    """The totals by rep, team (with sub-teams) and org: ``(scope_type, scope_id, month, Σ amount ×
+    probability, deals, of which stale)``, amounts exact (not rounded). One query over the totals."""
+    g = group_teams(closure)
+    src = f"src AS {_materialized()}(SELECT owner_id, team_id, month, units, deals, stale FROM {TOT})"
+    sql = f"""
+        {g.with_clause(src, keyed_union("src", "month, units, deals, stale"))}
+        SELECT st, sid, month, SUM(units), SUM(deals), SUM(stale) FROM keyed GROUP BY 1, 2, 3"""
+    return [
+        (st, int(sid), month, Decimal(int(units)) / 100 / 100, int(n), int(stale))
+        for st, sid, month, units, n, stale in _run(sql, g.cte_params)
+    ]
+
+
+def deletions() -> int:
+    """The deleted-deals counter (see ``count_deletion``)."""
+    row = NightlyInvalidation.objects.filter(key=DELETED_DEALS).values_list("version", flat=True).first()
+    return int(row or 0)
+
+
+def count_deletion() -> None:
+    """A deal was deleted (with its history): the next nightly run must be full. One UPDATE."""
+    if not NightlyInvalidation.objects.filter(key=DELETED_DEALS).update(version=F("version") + 1):
+        NightlyInvalidation.objects.get_or_create(key=DELETED_DEALS, defaults={"version": 1})

@@ -1,0 +1,149 @@
+"""Won/lost counts, won amount and lost reasons of a snapshot period for every rep, team and the org, kept
+incrementally and exactly.
+
+They read the deals' current values (a won deal's amount, a lost deal's status and reason), so a delta
+of new transitions alone would miss an edit. ``NightlyClosedDeal`` keeps, per period, the values each deal
+with a closing in it was counted with. A full computation of a period rebuilds those rows (one INSERT …
+SELECT) and counts from them; an incremental one reads only the deals changed since the previous run
+(plus those with a closing new to it) and adds, per scope, what they count now minus what they counted
+then (the old closings = the transitions the previous run saw, the old values = the ledger), writing their
+new values in the same statement, so the figures and the ledger never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+
+from targets.models import NightlyClosedDeal
+from targets.nightly_ledger import _ids
+from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union
+from targets.selectors.sql import ENTRY_SQL, LR, D, T, _run, db_dt, group_teams
+
+CL = NightlyClosedDeal._meta.db_table
+CLOSING = f"(t.kind = 'lose' OR (t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing'))"
+FLAGS = f"""CASE WHEN t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing' THEN 1 ELSE 0 END AS is_won,
+            CASE WHEN t.kind = 'lose' THEN 1 ELSE 0 END AS is_lost"""
+
+ScopeKey = tuple[str, int]
+
+
+@dataclass
+class Outcomes:
+    """Per scope: (won deals, won amount, lost deals) and {lost reason code: deals}."""
+
+    counts: dict[ScopeKey, tuple[int, Decimal, int]] = field(default_factory=dict)
+    reasons: dict[ScopeKey, dict[str, int]] = field(default_factory=dict)
+
+
+def _result(rows: Sequence[tuple[Any, ...]]) -> Outcomes:
+    out = Outcomes()
+    for kind, st, sid, code, a, b, c in sorted(rows, key=lambda r: (r[0], r[1], int(r[2]), r[3] or "")):
+        key = (st, int(sid))
+        if kind == "o":
+            out.counts[key] = (int(a), Decimal(str(b if b is not None else 0)), int(c))
+        elif int(a):
+            out.reasons.setdefault(key, {})[code] = int(a)
+    return out
+
+
+def _exec(sql: str, params: Sequence[Any]) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _src(where: str) -> str:
+    """The period's closings (alias t, narrowed by ``where``) with each deal's values now (``amount``,
+    ``code``) and as counted (the ledger: ``old_amount``, ``old_code``): index look-ups per closing (the
+    ledger's as scalar subqueries, whatever its statistics say), so no later join depends on the planner's
+    estimate of how many closings there are."""
+    return f"""src AS {_materialized()}(
+            SELECT t.owner_id, t.team_id, t.deal_id, {FLAGS}, CASE WHEN t.id <= %s AND t.occurred_at < %s
+                   THEN 1 ELSE 0 END AS old, COALESCE(d.contract_amount, d.amount, 0) AS amount,
+                   CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code,
+                   (SELECT o.amount FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_amount,
+                   (SELECT o.lost_code FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_code
+            FROM {T} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
+            WHERE {where} AND {CLOSING} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+
+
+PER_DEAL = """per_deal AS (
+            SELECT k.st, k.sid, k.deal_id, MAX(k.is_won) AS won, SUM(k.is_won) AS wins, MAX(k.is_lost) AS lost,
+                   MAX(k.is_won * k.old) AS owon, SUM(k.is_won * k.old) AS owins, MAX(k.is_lost * k.old) AS olost,
+                   MAX(k.amount) AS amount, MAX(k.code) AS code, MAX(k.old_amount) AS old_amount,
+                   MAX(k.old_code) AS old_code
+            FROM keyed k GROUP BY 1, 2, 3)"""
+KEYED = "deal_id, is_won, is_lost, old, amount, code, old_amount, old_code"
+# per scope: what the deals count now minus what they counted (old closings × old values)
+SELECT_DELTA = """
+        SELECT 'o', st, sid, '', SUM(won - owon), SUM(wins * amount - owins * COALESCE(old_amount, 0)),
+               SUM(lost - olost)
+        FROM per_deal GROUP BY st, sid
+        UNION ALL
+        SELECT 'r', st, sid, code, SUM(n), 0, 0 FROM (
+            SELECT st, sid, code, 1 AS n FROM per_deal WHERE lost = 1 AND code IS NOT NULL
+            UNION ALL
+            SELECT st, sid, old_code, -1 FROM per_deal WHERE olost = 1 AND old_code IS NOT NULL) r
+        GROUP BY st, sid, code"""
+PUT = f"""INSERT INTO {CL} (period, deal_id, amount, lost_code) SELECT DISTINCT %s, deal_id, amount, code FROM src
+            WHERE 1 = 1 ON CONFLICT (period, deal_id) DO UPDATE SET amount = excluded.amount,
+            lost_code = excluded.lost_code"""
+
+
+def full(closure: Sequence[tuple[int, int]], *, period: str, start: datetime, cutoff: datetime) -> Outcomes:
+    """Count the period's closings from scratch with the deals' values now, and rebuild the period's
+    ledger rows with the values counted (on PostgreSQL in the same statement)."""
+    g = group_teams(closure)
+    params = [*g.cte_params, 0, db_dt(start), period, period, db_dt(start), db_dt(cutoff)]  # every closing is new
+    ctes = [_src("1 = 1"), keyed_union("src", KEYED), PER_DEAL]
+    _exec(f"DELETE FROM {CL} WHERE period = %s", [period])
+    if connection.vendor == "postgresql":
+        sql = f"{g.with_clause(ctes[0], f'put AS ({PUT})', *ctes[1:])} {SELECT_DELTA}"
+        return _result(_run(sql, [*params, period]))
+    rows = _run(f"{g.with_clause(*ctes)} {SELECT_DELTA}", params)
+    _exec(f"{g.with_clause(ctes[0])} {PUT}", [*params, period])
+    return _result(rows)
+
+
+def delta(
+    closure: Sequence[tuple[int, int]],
+    *,
+    period: str,
+    start: datetime,
+    cutoff: datetime,
+    changed: Sequence[int],
+    max_id: int,
+    prev_cutoff: datetime,
+) -> Outcomes:
+    """What the period's figures gained since the previous run (watermark ``max_id``, as-of day ending
+    ``prev_cutoff``): for the deals in ``changed`` and those with a closing new to it, now − then, per scope.
+    Their ledger rows take the values now, in the same statement on PostgreSQL."""
+    g = group_teams(closure)
+    match, ids = _ids(changed)
+    window = "t.occurred_at >= %s AND t.occurred_at < %s"
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # the new ids alone (see changed_deals_sql)
+    fresh = f"""changed AS (
+            SELECT t.deal_id FROM (SELECT * FROM {T} WHERE id > %s{fence}) t WHERE {CLOSING} AND {window}
+            UNION SELECT t.deal_id FROM {T} t WHERE {CLOSING} AND {window}
+            UNION SELECT d.id FROM {D} d WHERE d.id {match})"""
+    fresh_params = [max_id, db_dt(start), db_dt(cutoff), db_dt(max(start, prev_cutoff)), db_dt(cutoff), ids]
+    src_params = [max_id, db_dt(prev_cutoff), period, period, db_dt(start), db_dt(cutoff)]
+    src = _src(f"t.deal_id {in_ids('SELECT deal_id FROM changed')}")
+    ctes = [fresh, src, keyed_union("src", KEYED), PER_DEAL]
+    params = [*g.cte_params, *fresh_params, *src_params]
+    if connection.vendor == "postgresql":
+        sql = f"{g.with_clause(fresh, src, f'put AS ({PUT})', *ctes[2:])} {SELECT_DELTA}"
+        return _result(_run(sql, [*params, period]))
+    rows = _run(f"{g.with_clause(*ctes)} {SELECT_DELTA}", params)
+    _exec(f"{g.with_clause(fresh, src)} {PUT}", [*params, period])
+    return _result(rows)
+
+
+def prune(keep: Sequence[str]) -> None:
+    """Drop the ledger rows of the periods no longer snapshotted (full runs)."""
+    NightlyClosedDeal.objects.exclude(period__in=list(keep)).delete()
