@@ -234,8 +234,10 @@ def main() -> None:
             text=True,
         )
         wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        web_cpu = sum(_cpu_seconds(pid) - before[pid] for pid in web)
-        db_cpu = sum(_cpu_seconds(pid) - before[pid] for pid in backends)
+        # Threaded workers may open connections (backends) during the run: those count from zero.
+        web_after, backends_after = _server_pids(server.pid)
+        web_cpu = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in set(web) | set(web_after))
+        db_cpu = sum(_cpu_seconds(pid) - before.get(pid, 0.0) for pid in set(backends) | set(backends_after))
         server_cpu = web_cpu + db_cpu
         wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (wrk_before.ru_utime + wrk_before.ru_stime)
     finally:

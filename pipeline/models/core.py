@@ -146,8 +146,8 @@ class LostReason(models.Model):
 class Account(models.Model):
     name = models.CharField(_("company"), max_length=200)
     # Lower-cased, punctuation- and suffix-stripped name used to match incoming leads to accounts.
-    normalized_name = models.CharField(max_length=200, db_index=True, editable=False)
-    domain = models.CharField(_("web domain"), max_length=120, blank=True, db_index=True)
+    normalized_name = models.CharField(max_length=200, editable=False)
+    domain = models.CharField(_("web domain"), max_length=120, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="accounts"
     )
@@ -158,6 +158,12 @@ class Account(models.Model):
         ordering = ["name"]
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
+        # Equality look-ups only (intake matching); Meta indexes, unlike db_index, add no PostgreSQL
+        # varchar_pattern_ops twin (which serves only LIKE 'prefix%', a query nothing runs on these columns).
+        indexes = [
+            models.Index(fields=["normalized_name"], name="account_normalized_name_idx"),
+            models.Index(fields=["domain"], name="account_domain_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -167,7 +173,7 @@ class Contact(models.Model):
     account = models.ForeignKey(Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(_("name"), max_length=200)
     title = models.CharField(_("job title"), max_length=120, blank=True)
-    email = models.EmailField(_("email"), blank=True, db_index=True)
+    email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -176,6 +182,7 @@ class Contact(models.Model):
         ordering = ["name"]
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
+        indexes = [models.Index(fields=["email"], name="contact_email_idx")]  # no LIKE twin (see Account)
 
     def __str__(self) -> str:
         return self.name
@@ -192,10 +199,18 @@ class Deal(models.Model):
         on_delete=models.SET_NULL,
         related_name="deals",
     )
+    # No single-column indexes on owner and team: the (owner, status, stage) and (team, status, stage)
+    # indexes below lead with them and serve every look-up by owner or team (deleting a user or team too).
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT, related_name="deals"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="deals",
+        db_index=False,
     )
-    team = models.ForeignKey("org.Team", verbose_name=_("team"), on_delete=models.PROTECT, related_name="deals")
+    team = models.ForeignKey(
+        "org.Team", verbose_name=_("team"), on_delete=models.PROTECT, related_name="deals", db_index=False
+    )
 
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.PREP)
     status = models.CharField(_("status"), max_length=10, choices=DealStatus.choices, default=DealStatus.OPEN)
@@ -307,7 +322,9 @@ STAY_BUCKET_SCALE = 32
 class StageTransition(models.Model):
     """Append-only history of every stage or status change, with the owner and team at that moment."""
 
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="transitions")
+    # deal, owner and team have no single-column index: (deal, occurred_at), (owner, occurred_at) and
+    # (team, occurred_at) lead with them and serve every look-up by one of them.
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="transitions", db_index=False)
     kind = models.CharField(_("kind"), max_length=10, choices=TransitionKind.choices)
     from_stage = models.CharField(_("from stage"), max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(_("to stage"), max_length=20, choices=Stage.choices)
@@ -324,9 +341,15 @@ class StageTransition(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner then"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner then"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
-    team = models.ForeignKey("org.Team", verbose_name=_("team then"), on_delete=models.PROTECT, related_name="+")
+    team = models.ForeignKey(
+        "org.Team", verbose_name=_("team then"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     # On a forward/backward move: when the deal arrived in ``from_stage`` (its previous stage change), so
     # the stay this move ends lasts ``occurred_at - stay_started_at``. Filled by the nightly job for the
     # deals with a move it has not filled yet (targets.selectors.nightly_sql.stays_fill); NULL until then.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -41,20 +42,23 @@ def bulk_insert(objs: Sequence[models.Model]) -> None:
                 setattr(obj, field.attname, now)
     table = connection.ops.quote_name(meta.db_table)
     with connection.cursor() as cursor, connection.wrap_database_errors:  # psycopg errors → django.db errors
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = _new_ids(cursor, meta.db_table, str(pk.column), len(objs))
         columns = ", ".join(connection.ops.quote_name(str(c)) for c in [pk.column, *(f.column for f in fields)])
         attnames = [f.attname for f in fields]
         json_attnames = {f.attname for f in fields if isinstance(f, models.JSONField)}
+        text_attnames = {f.attname for f in fields if isinstance(f, _AS_TEXT)}
+        texts: dict[Any, str] = {}
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for obj, new_id in zip(objs, ids, strict=True):
                 row: list[Any] = [new_id]
                 for name in attnames:
                     value = getattr(obj, name)
-                    row.append(Jsonb(value) if name in json_attnames and value is not None else value)
+                    if value is not None:
+                        if name in json_attnames:
+                            value = Jsonb(value)
+                        elif name in text_attnames:
+                            value = _as_text(value, texts)
+                    row.append(value)
                 copy.write_row(row)
     for obj, new_id in zip(objs, ids, strict=True):
         obj.pk = new_id
@@ -86,17 +90,15 @@ def bulk_insert_rows(
             defaults[field.attname] = field.get_default()
     attnames = [f.attname for f in fields]
     json_positions = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    text_positions = [i for i, f in enumerate(fields) if isinstance(f, _AS_TEXT)]
+    texts: dict[Any, str] = {}
     pick = itemgetter(*attnames)
     table = connection.ops.quote_name(meta.db_table)
     column_names = [f.column for f in fields]
     ids: list[Any] = []
     with connection.cursor() as cursor, connection.wrap_database_errors:
         if returning_ids:
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [meta.db_table, pk.column, len(rows)],
-            )
-            ids = [row[0] for row in cursor.fetchall()]
+            ids = _new_ids(cursor, meta.db_table, str(pk.column), len(rows))
             column_names.insert(0, pk.column)
         columns = ", ".join(connection.ops.quote_name(str(c)) for c in column_names)
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
@@ -104,10 +106,40 @@ def bulk_insert_rows(
                 values = list(pick({**defaults, **row})) if len(attnames) > 1 else [pick({**defaults, **row})]
                 for position in json_positions:
                     values[position] = _json_text(values[position])
+                for position in text_positions:
+                    if values[position] is not None:
+                        values[position] = _as_text(values[position], texts)
                 if returning_ids:
                     values.insert(0, ids[i])
                 copy.write_row(values)
     return ids
+
+
+def _new_ids(cursor: Any, table: str, column: str, count: int) -> list[Any]:
+    """``count`` new ids from the column's sequence, in increasing order. The sequence is looked up once
+    (a materialised CTE): as an argument of ``nextval`` in the select list, ``pg_get_serial_sequence`` ran
+    for every row, ~3 ms per 1,000 ids instead of ~0.5."""
+    cursor.execute(
+        "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
+        "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
+        [table, column, count],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+# Columns whose values are sent as text made here: psycopg's adapters took ~3.5 µs a datetime and ~0.8 µs
+# a UUID (a lead writes ~10 timestamps: a third of its COPY time in Python), and a batch writes the same
+# few instants and batch id over and over, so each distinct value is formatted once.
+_AS_TEXT = (models.DateTimeField, models.UUIDField)
+
+
+def _as_text(value: Any, texts: dict[Any, str]) -> str:
+    """A datetime (ISO 8601 with its UTC offset: the column parses it to the same instant) or a UUID as
+    ``COPY`` text, remembered in ``texts``."""
+    text = texts.get(value)
+    if text is None:
+        text = texts[value] = value.isoformat() if isinstance(value, datetime) else str(value)
+    return text
 
 
 def _json_text(value: Any) -> str | None:

@@ -7,10 +7,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -285,18 +285,37 @@ def _find_accounts(
     """Add the accounts with these normalised names or domains to the maps (the oldest one wins)."""
     # A UNION of two index look-ups: with ``name IN (...) OR domain IN (...)`` PostgreSQL scans the whole
     # account table, comparing every row with every name (30 ms per batch at 90,000 accounts, growing).
-    parts = []
-    if names:
-        parts.append(Account.objects.filter(normalized_name__in=names).order_by())
-    if domains:
-        parts.append(Account.objects.filter(domain__in=domains).order_by())
-    if not parts:
+    if not names and not domains:
         return
-    query = parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
-    for known in query.order_by("pk"):
+    if connection.vendor == "postgresql":
+        found: Any = _accounts_by_arrays(names, domains)
+    else:
+        parts = []
+        if names:
+            parts.append(Account.objects.filter(normalized_name__in=names).order_by())
+        if domains:
+            parts.append(Account.objects.filter(domain__in=domains).order_by())
+        found = (parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]).order_by("pk")
+    for known in found:
         by_name.setdefault(known.normalized_name, known)
         if known.domain:
             by_domain.setdefault(known.domain, known)
+
+
+def _accounts_by_arrays(names: set[str], domains: set[str]) -> Any:
+    """The same UNION on PostgreSQL with each list sent as one array parameter (``= ANY(%s)``): binding
+    ``IN (%s, %s, ...)`` with ~330 names and ~330 domains took a few milliseconds of Python per look-up."""
+    q = connection.ops.quote_name
+    meta = Account._meta
+    columns = ", ".join(q(str(f.column)) for f in meta.concrete_fields)
+    table = q(meta.db_table)
+    parts, params = [], []
+    for field, values in (("normalized_name", names), ("domain", domains)):
+        if values:
+            parts.append(f"SELECT {columns} FROM {table} WHERE {q(field)} = ANY(%s::text[])")
+            params.append(sorted(values))
+    sql = " UNION ".join(parts) + f" ORDER BY {q(str(cast(Field, meta.pk).column))}"
+    return Account.objects.raw(sql, params)
 
 
 _ACCOUNT_LOCK_CLASS = 0x5A1E  # the first key of PostgreSQL advisory locks taken for account creation

@@ -116,9 +116,42 @@ def _instance(model: type[Model], fields: tuple[Field, ...], values: tuple[Any, 
     return model.from_db(connection.alias, [f.attname for f in fields], converted)
 
 
+def _prepared_cursor() -> Any:
+    """On PostgreSQL, a cursor (wrapped as Django wraps its own: errors, query log, counts) whose statements
+    the server parses and plans once per connection and then only executes: the token look-up is the same
+    statement on every request, and planning it cost PostgreSQL ~0.3 ms a request, three times running it.
+    Its plan cannot go wrong with the values: every table is reached through a unique key (the prefix, ids)."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg import adapters as pg_adapters
+    from psycopg.pq import Format
+
+    base: Any = ServerBindingCursor
+
+    class PreparedCursor(base):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=True)
+
+    connection.close_if_health_check_failed()  # what connection.cursor() does first
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        if connection.connection.prepare_threshold is None:
+            # Django turns psycopg's preparing off (None), which ignores prepare=True too. A threshold no
+            # statement reaches prepares only what asks for it (Django's own cursors bind client-side and
+            # never prepare).
+            connection.connection.prepare_threshold = 1 << 30
+        raw = PreparedCursor(connection.connection)
+        loader = connection.connection.adapters.get_loader(pg_adapters.types["timestamptz"].oid, Format.TEXT)
+        if connection.timezone != getattr(loader, "timezone", None):  # as create_cursor does
+            register_tzloader(connection.timezone, raw)
+        return cast(Any, connection)._prepare_cursor(raw)
+
+
 def _find_token(*, prefix: str, digest: str) -> ApiToken | None:
     sql, models = _token_sql()
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         cursor.execute(sql, [prefix, Role.MANAGER.value, prefix])
         rows = cursor.fetchall()
     widths = [len(fields) for _model, fields in models]
