@@ -72,9 +72,13 @@ def _json_response(body: Any, status_code: int, *, replayed: bool = False) -> Ht
     return response
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(_("%(value)s is not a JSON number") % {"value": name})
+
+
 def _parse_leads(body: bytes) -> list[Any]:
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_refuse_constant)  # NaN/Infinity are not JSON (RFC 8259)
     except (ValueError, UnicodeDecodeError) as exc:
         raise DomainError({"non_field_errors": [_("Malformed JSON: %(error)s") % {"error": exc}]}) from exc
     if isinstance(data, dict) and "leads" in data:
