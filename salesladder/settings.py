@@ -148,7 +148,10 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env.bool("DJANGO_BEHIND_PROXY", default=False):
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto (HTTPS) and the last X-Forwarded-For
+# address (API throttles, log-in throttling). Only when nothing but the proxy reaches the app.
+BEHIND_PROXY = env.bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks from the load balancer arrive over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -209,6 +212,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "salesladder.api.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # the anonymous throttle keys on the client address: behind the proxy, the one it appended
+    "NUM_PROXIES": 1 if BEHIND_PROXY else None,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -239,7 +244,7 @@ SPECTACULAR_SETTINGS = {
 # per user name; over either limit the form answers 429 without checking the password.
 LOGIN_THROTTLE_IP = env.str("LOGIN_THROTTLE_IP", default="20/m")
 LOGIN_THROTTLE_USER = env.str("LOGIN_THROTTLE_USER", default="5/m")
-if env.bool("DJANGO_BEHIND_PROXY", default=False):
+if BEHIND_PROXY:
     RATELIMIT_IP_META_KEY = "salesladder.org.login_throttle.forwarded_client_ip"
 
 # E-mail (password resets). EMAIL_URL as django-environ reads it, e.g. smtp+tls://user:pass@host:587;
@@ -250,6 +255,9 @@ PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT", default=3 * 24
 
 # Domain defaults.
 SALESLADDER_DEFAULT_CURRENCY = env.str("SALESLADDER_DEFAULT_CURRENCY", default="CNY")
+SALESLADDER_INTAKE_MAX_BODY_BYTES = env.int("SALESLADDER_INTAKE_MAX_BODY_BYTES", default=5 * 1024 * 1024)
+SALESLADDER_WEBHOOK_MAX_ATTEMPTS = env.int("SALESLADDER_WEBHOOK_MAX_ATTEMPTS", default=8)
+SALESLADDER_WEBHOOK_TIMEOUT = env.int("SALESLADDER_WEBHOOK_TIMEOUT", default=10)
 
 LOGGING = {
     "version": 1,
