@@ -1,6 +1,7 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -11,6 +12,12 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         ordering = ["username"]
+        # "Alice" and "alice" are one person to a sales team: the services check this, the database
+        # enforces it when two requests race
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="user_username_unique_ci"),
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="user_email_unique_ci"),
+        ]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
@@ -31,7 +38,10 @@ class Team(models.Model):
         ordering = ["name"]
         verbose_name = _("team")
         verbose_name_plural = _("teams")
-        constraints = [models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="team_not_own_parent")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=models.F("pk")), name="team_not_own_parent"),
+            models.UniqueConstraint(Lower("name"), name="team_name_unique_ci"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,11 +17,37 @@ from salesladder.org.models import ApiScope, ApiToken, Membership, Role, Team, U
 from salesladder.org.selectors import rep_team, team_descendant_ids
 
 
+def _taken(field: str) -> DomainError:
+    messages = {
+        "name": _("A team with this name already exists."),
+        "username": _("A user with this username already exists."),
+        "email": _("A user with this email already exists."),
+    }
+    return DomainError({field: [messages[field]]})
+
+
+def _save_or_taken(obj: Team | User, fields: tuple[str, ...]) -> None:
+    """Save a team or user. A twin that a parallel request wrote after our check makes the database refuse
+    it (the case-insensitive unique constraints): answered like the check would have."""
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction survives the refusal
+            obj.save()
+    except IntegrityError as exc:
+        model = type(obj)
+        for field in fields:
+            value = getattr(obj, field)
+            if value and model._default_manager.filter(**{f"{field}__iexact": value}).exists():
+                raise _taken(field) from exc
+        raise
+
+
 @transaction.atomic
 def team_create(*, name: str, parent: Team | None = None) -> Team:
     if Team.objects.filter(name__iexact=name).exists():
-        raise DomainError({"name": [_("A team with this name already exists.")]})
-    return Team.objects.create(name=name, parent=parent)
+        raise _taken("name")
+    team = Team(name=name, parent=parent)
+    _save_or_taken(team, ("name",))
+    return team
 
 
 @transaction.atomic
@@ -29,13 +55,13 @@ def team_update(*, team: Team, name: str | None = None, parent: Team | None | Li
     """``parent=False`` leaves the parent alone; ``None`` makes the team top-level."""
     if name is not None and name != team.name:
         if Team.objects.filter(name__iexact=name).exclude(pk=team.pk).exists():
-            raise DomainError({"name": [_("A team with this name already exists.")]})
+            raise _taken("name")
         team.name = name
     if parent is not False:
         if parent is not None and parent.pk in team_descendant_ids(team_ids=[team.pk]):
             raise DomainError({"parent": [_("A team cannot be placed under itself or one of its sub-teams.")]})
         team.parent = parent
-    team.save()
+    _save_or_taken(team, ("name",))
     return team
 
 
@@ -62,9 +88,9 @@ def user_create(
     is_superuser: bool = False,
 ) -> User:
     if User.objects.filter(username__iexact=username).exists():
-        raise DomainError({"username": [_("A user with this username already exists.")]})
+        raise _taken("username")
     if email and User.objects.filter(email__iexact=email).exists():
-        raise DomainError({"email": [_("A user with this email already exists.")]})
+        raise _taken("email")
     if role and team is None:
         raise DomainError({"team": [_("A role needs a team.")]})
     user = User(
@@ -79,7 +105,7 @@ def user_create(
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.save()
+    _save_or_taken(user, ("username", "email"))
     if team is not None:
         membership_set(user=user, team=team, role=Role(role or Role.REP))
     return user
