@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
 # per user name; over either limit the form answers 429 without checking the password.
 LOGIN_THROTTLE_IP = env.str("LOGIN_THROTTLE_IP", default="20/m")
 LOGIN_THROTTLE_USER = env.str("LOGIN_THROTTLE_USER", default="5/m")
+PASSWORD_RESET_THROTTLE = env.str("PASSWORD_RESET_THROTTLE", default="3/h")  # reset mails per e-mail address
 if BEHIND_PROXY:
     RATELIMIT_IP_META_KEY = "salesladder.org.login_throttle.forwarded_client_ip"
 

@@ -4,7 +4,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from salesladder.org.login_throttle import login_throttled
+from salesladder.org.login_throttle import login_throttled, reset_throttled
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -16,6 +16,11 @@ urlpatterns = [
     # both login forms throttled against password guessing (before the routes they shadow)
     path("admin/login/", login_throttled(admin.site.login)),
     path("accounts/login/", login_throttled(auth_views.LoginView.as_view()), name="login"),
+    path(
+        "accounts/password_reset/",
+        reset_throttled(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),

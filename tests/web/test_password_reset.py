@@ -59,3 +59,10 @@ def test_a_malformed_address_is_a_field_error(client, org):
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
     assert mail.outbox == []
+
+
+def test_reset_mails_to_one_address_are_limited(client, org):
+    codes = [client.post("/accounts/password_reset/", {"email": "Alice@example.com"}).status_code for _ in range(4)]
+
+    assert codes == [302, 302, 302, 429]
+    assert len(mail.outbox) == 3
