@@ -259,6 +259,9 @@ SALESLADDER_DEFAULT_CURRENCY = env.str("SALESLADDER_DEFAULT_CURRENCY", default="
 SALESLADDER_INTAKE_MAX_BODY_BYTES = env.int("SALESLADDER_INTAKE_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 SALESLADDER_WEBHOOK_MAX_ATTEMPTS = env.int("SALESLADDER_WEBHOOK_MAX_ATTEMPTS", default=8)
 SALESLADDER_WEBHOOK_TIMEOUT = env.int("SALESLADDER_WEBHOOK_TIMEOUT", default=10)
+# Webhooks to loopback/private/link-local addresses are refused (no fetching the server's own network)
+# unless this is on (a receiver on the same private network, local development).
+SALESLADDER_WEBHOOK_ALLOW_PRIVATE = env.bool("SALESLADDER_WEBHOOK_ALLOW_PRIVATE", default=False)
 
 LOGGING = {
     "version": 1,

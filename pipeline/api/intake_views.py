@@ -52,7 +52,7 @@ from salesladder.errors import DomainError
 from salesladder.org.permissions import IsAdmin
 
 # 1,000 leads of ~1 KB each fit comfortably; anything bigger is refused before it is read.
-MAX_BODY_BYTES = getattr(settings, "SALESLADDER_INTAKE_MAX_BODY_BYTES", 5 * 1024 * 1024)
+MAX_BODY_BYTES = settings.SALESLADDER_INTAKE_MAX_BODY_BYTES
 
 
 class PayloadTooLarge(exceptions.APIException):

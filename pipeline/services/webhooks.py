@@ -4,16 +4,24 @@
 read when nobody subscribed to the event; otherwise it writes one ``WebhookDelivery`` per matching
 subscription and enqueues ``deliver_webhook`` *after commit*, so a rolled-back change never
 notifies anybody. Bodies are signed with HMAC-SHA256 of the raw body, keyed with the
-subscription's secret: ``X-SalesLadder-Signature: sha256=<hex>``.
+subscription's secret: ``X-SalesLadder-Signature: sha256=<hex>`` (the contract); a second header
+``X-SalesLadder-Timestamp-Signature`` signs ``"<timestamp>." + body``, so a receiver can also refuse
+replays of an old delivery.
+
+Deliveries go only to public addresses (the host is resolved at send time; loopback, private,
+link-local and reserved addresses are refused unless ``SALESLADDER_WEBHOOK_ALLOW_PRIVATE``), and
+redirects are not followed: a subscription cannot make the server fetch its own network.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import random
 import secrets
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,8 +43,8 @@ from salesladder.org.models import User
 ACTIVE_EVENTS_CACHE_KEY = "pipeline:webhooks:active-events:v1"
 # Other processes see a new subscription at the latest after this long (each write also clears the key).
 ACTIVE_EVENTS_TTL = 60
-MAX_ATTEMPTS = getattr(settings, "SALESLADDER_WEBHOOK_MAX_ATTEMPTS", 8)
-TIMEOUT_SECONDS = getattr(settings, "SALESLADDER_WEBHOOK_TIMEOUT", 10)
+MAX_ATTEMPTS = settings.SALESLADDER_WEBHOOK_MAX_ATTEMPTS
+TIMEOUT_SECONDS = settings.SALESLADDER_WEBHOOK_TIMEOUT
 EXCERPT_CHARS = 1000
 USER_AGENT = "SalesLadder-Webhooks/1"
 
@@ -49,6 +57,8 @@ def _clean_subscription(*, url: str, events: Sequence[str]) -> list[str]:
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         errors["url"] = [_("Enter an http:// or https:// URL.")]
+    elif refused := refused_address(url):
+        errors["url"] = [refused]
     if not isinstance(events, list | tuple) or not events:
         errors["events"] = [_("Choose at least one event.")]
     else:
@@ -207,6 +217,42 @@ def signature(*, secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def timestamp_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """HMAC-SHA256 of ``"<timestamp>." + body``: with it a receiver can reject a captured delivery
+    replayed later (compare the timestamp with its clock, e.g. within 5 minutes)."""
+    return signature(secret=secret, body=timestamp.encode() + b"." + body)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx answer is the receiver's answer (a failed attempt), not an instruction to fetch elsewhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def refused_address(url: str) -> str | None:
+    """Why ``url`` must not be called (its host resolves to a loopback, private, link-local, multicast or
+    reserved address), or ``None``. Resolution failures are left to the HTTP call to report."""
+    if getattr(settings, "SALESLADDER_WEBHOOK_ALLOW_PRIVATE", False):
+        return None
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for *_rest, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if not address.is_global:
+            return _("%(host)s resolves to %(address)s, which is not a public address.") % {
+                "host": host,
+                "address": address,
+            }
+    return None
+
+
 def delivery_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(delivery.payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -235,7 +281,15 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
         delivery.next_attempt_at = None
         delivery.save()
         return delivery
+    refused = refused_address(subscription.url)
+    if refused:
+        delivery.status = WebhookDeliveryStatus.FAILED
+        delivery.error = refused[:300]
+        delivery.next_attempt_at = None
+        delivery.save()
+        return delivery
     body = delivery_body(delivery)
+    timestamp = str(int(now.timestamp()))
     request = urllib.request.Request(  # http(s) URLs only, validated on subscribe
         subscription.url,
         data=body,
@@ -245,15 +299,18 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
             "User-Agent": USER_AGENT,
             "X-SalesLadder-Event": delivery.event,
             "X-SalesLadder-Delivery": str(delivery.uuid),
-            "X-SalesLadder-Timestamp": str(int(now.timestamp())),
+            "X-SalesLadder-Timestamp": timestamp,
             "X-SalesLadder-Signature": signature(secret=subscription.secret, body=body),
+            "X-SalesLadder-Timestamp-Signature": timestamp_signature(
+                secret=subscription.secret, timestamp=timestamp, body=body
+            ),
         },
     )
     code: int | None = None
     excerpt = ""
     error = ""
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
             code = response.status
             excerpt = response.read(EXCERPT_CHARS * 4).decode("utf-8", "replace")[:EXCERPT_CHARS]
     except urllib.error.HTTPError as exc:

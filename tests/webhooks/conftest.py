@@ -8,3 +8,9 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _local_receiver(settings):
+    """The receiver of these tests listens on 127.0.0.1, which production refuses (tested separately)."""
+    settings.SALESLADDER_WEBHOOK_ALLOW_PRIVATE = True

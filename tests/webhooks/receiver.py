@@ -29,9 +29,18 @@ class Receiver:
                 code = receiver.statuses.popleft() if receiver.statuses else 200
                 answer = b"ok" if code < 300 else b"receiver exploded"
                 self.send_response(code)
+                if 300 <= code < 400:
+                    self.send_header("Location", "/internal-secret")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
+
+            def do_GET(self) -> None:  # noqa: N802 - a followed redirect would arrive here
+                receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, b""))
+                self.send_response(200)
+                self.send_header("Content-Length", "22")
+                self.end_headers()
+                self.wfile.write(b"INTERNAL-SECRET-CONTENT"[:22])
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 pass

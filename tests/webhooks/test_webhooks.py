@@ -233,3 +233,71 @@ def test_only_admins_see_webhooks(org, who):
         ).status_code
         == 403
     )
+
+
+def test_the_timestamp_signature_binds_the_time_to_the_body(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["deal.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    (request,) = receiver.requests
+    timestamp = request.headers["x-salesladder-timestamp"]
+    expected = (
+        "sha256=" + hmac.new(SECRET.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    )
+    assert hmac.compare_digest(request.headers["x-salesladder-timestamp-signature"], expected)
+    older = str(int(timestamp) - 3600).encode() + b"." + request.body  # a replay claiming another time fails
+    assert request.headers["x-salesladder-timestamp-signature"] != (
+        "sha256=" + hmac.new(SECRET.encode(), older, hashlib.sha256).hexdigest()
+    )
+
+
+def test_a_redirect_is_not_followed(org, receiver, django_capture_on_commit_callbacks, monkeypatch):
+    monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 1)
+    subscribe(receiver, ["deal.created"])
+    receiver.statuses.append(302)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert [r.path for r in receiver.requests] == ["/hooks/salesladder"]  # no GET of the Location
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.response_code) == ("failed", 302)
+    assert "INTERNAL-SECRET" not in delivery.response_excerpt
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:6379/",
+        "http://localhost/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://10.1.2.3/hook",
+    ],
+)
+def test_private_and_loopback_addresses_are_refused(org, settings, url):
+    settings.SALESLADDER_WEBHOOK_ALLOW_PRIVATE = False
+    admin = APIClient()
+    admin.force_authenticate(org.admin)
+
+    response = admin.post("/api/v1/webhooks/", {"url": url, "events": ["deal.created"]}, format="json")
+
+    assert response.status_code == 400
+    assert "not a public address" in response.json()["errors"]["url"][0]
+    assert not WebhookSubscription.objects.exists()
+
+
+def test_a_subscription_whose_host_later_points_inside_is_not_called(
+    org, receiver, settings, django_capture_on_commit_callbacks
+):
+    subscribe(receiver, ["deal.created"])  # allowed while ALLOW_PRIVATE is on (as if DNS changed later)
+    settings.SALESLADDER_WEBHOOK_ALLOW_PRIVATE = False
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert receiver.requests == []
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert "not a public address" in delivery.error
