@@ -247,8 +247,9 @@ class NightlyOpenTotal(models.Model):
 
 
 class NightlyInvalidation(models.Model):
-    """Counters of changes an incremental nightly run cannot see (deleted deals): a run whose counter
-    differs from the previous run's is full."""
+    """Nightly bookkeeping values: counters of changes an incremental run cannot see (deleted deals: a run
+    whose counter differs from the previous run's is full) and the as-of day (ordinal) the closed-deal
+    ledger was last written for."""
 
     key = models.CharField(max_length=40, primary_key=True)
     version = models.PositiveBigIntegerField(default=0)

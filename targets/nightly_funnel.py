@@ -117,7 +117,7 @@ def funnel_period(
                     "stay_histogram": histogram,
                 }
             )
-    _write(rows, period=period.key, as_of=as_of)
+    _write(rows, period=period.key, as_of=as_of, kept_from=prev[0] if kept_histograms and prev else None)
     return len(rows), mode
 
 
@@ -125,9 +125,10 @@ class _Raw(str):
     """A histogram kept as the JSON text it was stored as."""
 
 
-def _write(rows: list[dict[str, Any]], *, period: str, as_of: date) -> None:
-    """Upsert the rows: on PostgreSQL one statement with the rows as one JSON document (orjson; a kept
-    histogram is passed through as its text), elsewhere ``bulk_create``."""
+def _write(rows: list[dict[str, Any]], *, period: str, as_of: date, kept_from: date | None) -> None:
+    """Upsert the rows: on PostgreSQL one statement with the rows as one JSON document (orjson); histograms
+    kept from the rows as of ``kept_from`` are copied from them in the database, not sent. Elsewhere
+    ``bulk_create``."""
     if connection.vendor != "postgresql":
         objs = [
             FunnelSnapshot(
@@ -141,14 +142,29 @@ def _write(rows: list[dict[str, Any]], *, period: str, as_of: date) -> None:
         return
     now = timezone.now().isoformat()
     day = as_of.isoformat()
-
-    def fragment(value: Any) -> Any:
-        return orjson.Fragment(str(value)) if isinstance(value, _Raw) else value
-
     payload = orjson.dumps(
         [
-            {**r, "period": period, "as_of": day, "computed_at": now, "stay_histogram": fragment(r["stay_histogram"])}
+            {
+                **r,
+                "period": period,
+                "as_of": day,
+                "computed_at": now,
+                "stay_histogram": None if isinstance(r["stay_histogram"], _Raw) else r["stay_histogram"],
+            }
             for r in rows
         ]
     ).decode()
-    nightly_sql.upsert_json(FunnelSnapshot, payload, unique_fields=UNIQUE, update_fields=UPDATED)
+    if kept_from is None:
+        nightly_sql.upsert_json(FunnelSnapshot, payload, unique_fields=UNIQUE, update_fields=UPDATED)
+        return
+    table = FunnelSnapshot._meta.db_table
+    nightly_sql.upsert_json(
+        FunnelSnapshot,
+        payload,
+        unique_fields=UNIQUE,
+        update_fields=UPDATED,
+        computed={"stay_histogram": "COALESCE(r.stay_histogram, p.stay_histogram, '{}'::jsonb)"},
+        join=f"""LEFT JOIN {table} p ON p.period = r.period AND p.as_of = %s AND p.scope_type = r.scope_type
+                 AND p.scope_id = r.scope_id AND p.stage = r.stage""",
+        join_params=[kept_from],
+    )

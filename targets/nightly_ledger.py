@@ -20,10 +20,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
 from pipeline.models import Deal, StageConfig, StageTransition
 from targets.models import NightlyInvalidation, NightlyOpenDeal, NightlyOpenTotal
-from targets.selectors.nightly_sql import _materialized, keyed_union
+from targets.selectors.nightly_sql import _materialized, keyed_union, run_planned
 from targets.selectors.sql import _month, _run, db_dt, group_teams
 
 D = Deal._meta.db_table
@@ -32,9 +33,10 @@ T = StageTransition._meta.db_table
 L = NightlyOpenDeal._meta.db_table
 TOT = NightlyOpenTotal._meta.db_table
 
-# Deals updated up to this long before the last run's watermark are read again (a transaction that
-# saved a deal before the watermark may have committed after the run read the changed deals).
-MARGIN = timedelta(minutes=10)
+# Deals updated up to this long before a run's start (or before the oldest transaction open then) are read
+# again by the next run: an edit stamped ``updated_at`` before the run read the changed deals may commit
+# after it (and app servers' clocks may be a little apart).
+MARGIN = timedelta(seconds=60)
 
 LEDGER_COLUMNS = "deal_id, owner_id, team_id, month, units, is_stale"
 DELETED_DEALS = "deleted_deals"
@@ -55,6 +57,14 @@ def _ids(ids: Sequence[int]) -> tuple[str, Any]:
     return "IN (SELECT value FROM json_each(%s))", "[" + text + "]"
 
 
+def id_rows(ids: Sequence[int]) -> tuple[str, Any]:
+    """A SELECT of the ids themselves (no table read), given as ONE parameter."""
+    text = ",".join(str(int(i)) for i in ids)
+    if connection.vendor == "postgresql":
+        return "SELECT unnest(%s::bigint[])", "{" + text + "}"
+    return "SELECT value FROM json_each(%s)", "[" + text + "]"
+
+
 def rebuild() -> None:
     """The ledger and its totals from scratch (full runs): one pass over the open deals."""
     with connection.cursor() as cursor:
@@ -70,6 +80,19 @@ def rebuild() -> None:
                 FROM {L} GROUP BY owner_id, team_id, month""",
             [],
         )
+
+
+def since_mark() -> datetime:
+    """From when the next run must read the deals updated: now, or the start of the oldest transaction
+    still open on this database (PostgreSQL; it may commit an edit stamped before now), less ``MARGIN``."""
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        sql = """SELECT MIN(xact_start) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"""
+        oldest = _run(sql, [])[0][0]
+        if oldest is not None:
+            now = min(now, oldest)
+    return now - MARGIN
 
 
 def changed_deals(*, since: datetime, max_id: int) -> list[int]:
@@ -101,12 +124,15 @@ def apply(ids: Sequence[int]) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # one statement: the totals, the ledger's new rows and its closed deals read the same snapshot
-            cursor.execute(
+            # index look-ups of the ledger by id, never a pass over it (its 480 k rows would look cheaper)
+            run_planned(
                 f"""WITH cur AS MATERIALIZED ({_open_rows(f"AND d.id {match}")}),
                     old AS MATERIALIZED ({old_rows}),
                     gone AS ({gone}), put AS ({put}), delta AS ({delta})
                     {upsert_totals}""",
                 [param, param, param],
+                fetch=False,
+                enable_seqscan="off",
             )
         else:  # SQLite transactions are serialisable: the same reads in three statements
             cur = f"cur AS ({_open_rows(f'AND d.id {match}')})"

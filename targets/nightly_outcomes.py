@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 
-from targets.models import NightlyClosedDeal
-from targets.nightly_ledger import _ids
+from targets.models import NightlyClosedDeal, NightlyInvalidation
+from targets.nightly_ledger import id_rows
 from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union
 from targets.selectors.sql import ENTRY_SQL, LR, D, T, _run, db_dt, group_teams
 
@@ -90,9 +90,15 @@ SELECT_DELTA = """
             UNION ALL
             SELECT st, sid, old_code, -1 FROM per_deal WHERE olost = 1 AND old_code IS NOT NULL) r
         GROUP BY st, sid, code"""
-PUT = f"""INSERT INTO {CL} (period, deal_id, amount, lost_code) SELECT DISTINCT %s, deal_id, amount, code FROM src
+
+
+def _put() -> str:
+    """Upsert the ledger rows of the deals in ``src`` (parameter: period); unchanged rows are not written."""
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return f"""INSERT INTO {CL} (period, deal_id, amount, lost_code) SELECT DISTINCT %s, deal_id, amount, code FROM src
             WHERE 1 = 1 ON CONFLICT (period, deal_id) DO UPDATE SET amount = excluded.amount,
-            lost_code = excluded.lost_code"""
+            lost_code = excluded.lost_code
+            WHERE {CL}.amount <> excluded.amount OR {CL}.lost_code {differs} excluded.lost_code"""
 
 
 def full(closure: Sequence[tuple[int, int]], *, period: str, start: datetime, cutoff: datetime) -> Outcomes:
@@ -103,10 +109,10 @@ def full(closure: Sequence[tuple[int, int]], *, period: str, start: datetime, cu
     ctes = [_src("1 = 1"), keyed_union("src", KEYED), PER_DEAL]
     _exec(f"DELETE FROM {CL} WHERE period = %s", [period])
     if connection.vendor == "postgresql":
-        sql = f"{g.with_clause(ctes[0], f'put AS ({PUT})', *ctes[1:])} {SELECT_DELTA}"
+        sql = f"{g.with_clause(ctes[0], f'put AS ({_put()})', *ctes[1:])} {SELECT_DELTA}"
         return _result(_run(sql, [*params, period]))
     rows = _run(f"{g.with_clause(*ctes)} {SELECT_DELTA}", params)
-    _exec(f"{g.with_clause(ctes[0])} {PUT}", [*params, period])
+    _exec(f"{g.with_clause(ctes[0])} {_put()}", [*params, period])
     return _result(rows)
 
 
@@ -124,24 +130,37 @@ def delta(
     ``prev_cutoff``): for the deals in ``changed`` and those with a closing new to it, now − then, per scope.
     Their ledger rows take the values now, in the same statement on PostgreSQL."""
     g = group_teams(closure)
-    match, ids = _ids(changed)
+    listed, ids = id_rows(changed)
     window = "t.occurred_at >= %s AND t.occurred_at < %s"
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # the new ids alone (see changed_deals_sql)
     fresh = f"""changed AS (
             SELECT t.deal_id FROM (SELECT * FROM {T} WHERE id > %s{fence}) t WHERE {CLOSING} AND {window}
             UNION SELECT t.deal_id FROM {T} t WHERE {CLOSING} AND {window}
-            UNION SELECT d.id FROM {D} d WHERE d.id {match})"""
+            UNION {listed})"""
     fresh_params = [max_id, db_dt(start), db_dt(cutoff), db_dt(max(start, prev_cutoff)), db_dt(cutoff), ids]
     src_params = [max_id, db_dt(prev_cutoff), period, period, db_dt(start), db_dt(cutoff)]
     src = _src(f"t.deal_id {in_ids('SELECT deal_id FROM changed')}")
     ctes = [fresh, src, keyed_union("src", KEYED), PER_DEAL]
     params = [*g.cte_params, *fresh_params, *src_params]
     if connection.vendor == "postgresql":
-        sql = f"{g.with_clause(fresh, src, f'put AS ({PUT})', *ctes[2:])} {SELECT_DELTA}"
+        sql = f"{g.with_clause(fresh, src, f'put AS ({_put()})', *ctes[2:])} {SELECT_DELTA}"
         return _result(_run(sql, [*params, period]))
     rows = _run(f"{g.with_clause(*ctes)} {SELECT_DELTA}", params)
-    _exec(f"{g.with_clause(fresh, src)} {PUT}", [*params, period])
+    _exec(f"{g.with_clause(fresh, src)} {_put()}", [*params, period])
     return _result(rows)
+
+
+LEDGER_AS_OF = "closed_ledger_as_of"
+
+
+def ledger_as_of() -> date | None:
+    """The as-of day of the last computation that wrote the ledger (its rows hold the values counted then)."""
+    found = NightlyInvalidation.objects.filter(key=LEDGER_AS_OF).values_list("version", flat=True).first()
+    return date.fromordinal(found) if found else None
+
+
+def set_ledger_as_of(as_of: date) -> None:
+    NightlyInvalidation.objects.update_or_create(key=LEDGER_AS_OF, defaults={"version": as_of.toordinal()})
 
 
 def prune(keep: Sequence[str]) -> None:

@@ -215,7 +215,7 @@ def _open_state(
     since the previous mark (None when rebuilt)."""
     mark: dict[str, Any] = {
         "as_of": as_of.isoformat(),
-        "since": (timezone.now() - nightly_ledger.MARGIN).isoformat(),
+        "since": nightly_ledger.since_mark().isoformat(),
         "max_id": StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0,
     }
     changed: list[int] | None = None
@@ -382,8 +382,8 @@ def snapshots_compute(
     clock = _time.monotonic()
     before = _ledger_mark()
     state, stats["ledger"], changed = _open_state(u, as_of=as_of, full=prev is None, previous=before)
-    if prev is None or before is None or before.get("as_of") != prev.as_of.isoformat():
-        changed = None  # the closed-deal ledger holds another run's values: outcomes from scratch
+    if prev is None or nightly_outcomes.ledger_as_of() != prev.as_of:
+        changed = None  # the closed-deal ledger holds the values of another day's run: outcomes from scratch
     stats["timings"]["open_deals"] = round(_time.monotonic() - clock, 3)
     for period in periods:
         clock = _time.monotonic()
@@ -401,6 +401,7 @@ def snapshots_compute(
             progress(period.key)
     if prev is None and every_period:  # a full run: the closed-deal ledger keeps the snapshotted periods only
         nightly_outcomes.prune([p.key for p in periods])
+    nightly_outcomes.set_ledger_as_of(as_of)
     return stats
 
 

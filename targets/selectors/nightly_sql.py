@@ -59,15 +59,23 @@ def run_hashed(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """``_run`` with PostgreSQL's nested-loop joins off: for a query whose rows come from index look-ups
     of a list of ids (``in_ids``), whose count the planner cannot estimate (it guesses one row and would
     join two such sets by nested loops, quadratic in the night's changes)."""
-    if connection.vendor != "postgresql":
-        return _run(sql, params)
+    return run_planned(sql, params, enable_nestloop="off")
+
+
+def run_planned(sql: str, params: Sequence[Any], fetch: bool = True, **settings: str) -> list[tuple[Any, ...]]:
+    """Run one statement with PostgreSQL planner ``settings`` (``SET LOCAL``, restored after it)."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_nestloop = off")
+        pg = connection.vendor == "postgresql"
+        if pg:
+            for name, value in settings.items():
+                cursor.execute(f"SET LOCAL {name} = {value}")
         try:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return cursor.fetchall() if fetch else []
         finally:
-            cursor.execute("SET LOCAL enable_nestloop = on")
+            if pg:
+                for name in settings:
+                    cursor.execute(f"RESET {name}")
 
 
 def keyed_union(source: str, columns: str) -> str:
@@ -477,10 +485,18 @@ def upsert(
 
 
 def upsert_json(
-    model: type[Model], payload: str, *, unique_fields: Sequence[str], update_fields: Sequence[str]
+    model: type[Model],
+    payload: str,
+    *,
+    unique_fields: Sequence[str],
+    update_fields: Sequence[str],
+    computed: dict[str, str] | None = None,
+    join: str = "",
+    join_params: Sequence[Any] = (),
 ) -> None:
     """PostgreSQL: insert or update the rows of ``payload`` (a JSON array of objects keyed by column, every
-    concrete column but the primary key) on their unique key, in one statement."""
+    concrete column but the primary key; alias ``r``) on their unique key, in one statement. ``computed``
+    replaces some columns by SQL expressions, which may read a table ``join`` adds."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
 
     def column(name: str) -> str:
@@ -491,9 +507,11 @@ def upsert_json(
     types = ", ".join(f"{qn(str(f.column))} {f.db_type(connection)}" for f in fields)
     key = ", ".join(qn(column(name)) for name in unique_fields)
     sets = ", ".join(f"{qn(column(n))} = EXCLUDED.{qn(column(n))}" for n in update_fields)
+    computed = computed or {}
+    select = ", ".join(computed.get(str(f.column), f"r.{qn(str(f.column))}") for f in fields)
     sql = f"""
         INSERT INTO {qn(model._meta.db_table)} ({columns})
-        SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({types})
+        SELECT {select} FROM jsonb_to_recordset(%s::jsonb) AS r({types}) {join}
         ON CONFLICT ({key}) DO UPDATE SET {sets}"""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [payload])
+        cursor.execute(sql, [payload, *join_params])

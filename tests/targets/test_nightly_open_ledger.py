@@ -160,3 +160,19 @@ def test_a_won_amount_edit_and_a_new_win_count_once_each(org, open_deals):  # ty
     assert stats["outcomes"][PREVIOUS.key] == "incremental"
     east = _scope("team", org.east.pk)
     assert (east.won_count, east.won_amount) == (2, Decimal("251.26"))
+
+
+@pytest.mark.django_db
+def test_a_backfilled_day_counts_outcomes_from_scratch_and_the_next_run_stays_exact(org, open_deals):  # type: ignore[no-untyped-def]
+    won = make_deal(owner=org.alice, stage=Stage.SIGNING, at=at(PREVIOUS, 3), contract_amount=Decimal("10.00"))
+    later = RUN_DAY + timedelta(days=2)
+    assert_incremental_equals_full(later)
+    deal_update(deal=Deal.objects.get(pk=won.pk), actor=org.alice, contract_amount=Decimal("20.00"))
+
+    backfill = assert_incremental_equals_full(NEXT_DAY)  # builds on RUN_DAY's run; the ledger is `later`'s
+    assert set(backfill["outcomes"].values()) == {"full"}
+    after = assert_incremental_equals_full(later + timedelta(days=1))
+
+    assert set(after["outcomes"].values()) == {"full"}  # the ledger was written for the backfilled day
+    row = _scope("user", org.alice.pk, as_of=later + timedelta(days=1))
+    assert row.won_amount == Decimal("20.00")
