@@ -48,6 +48,7 @@ from pipeline.services.intake_lookups import (
     ExistingDeal,
     assign_owners,
     existing_deals,
+    out_of_reach,
     resolve_accounts,
     resolve_contacts,
     resolve_owners,
@@ -309,6 +310,11 @@ def _plan(leads: list[Lead], ctx: _Context) -> _Plan:
     leads = [lead for lead in leads if lead.index not in results]
 
     existing = existing_deals(leads)
+    for index in out_of_reach(leads, existing, ctx):
+        # no deal id in the answer: the deal is another team's (its key is taken, which the error says)
+        message = _("A deal with this source and external id belongs to a team outside your reach; not changed.")
+        fail(next(lead for lead in leads if lead.index == index), {"external_id": [message]})
+    leads = [lead for lead in leads if lead.index not in results]
     new = [lead for lead in leads if lead.key not in existing]
     updates = [lead for lead in leads if lead.key in existing]
 

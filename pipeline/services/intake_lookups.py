@@ -18,7 +18,7 @@ from pipeline.models import Account, Contact, Deal, OwnerStrategy, RoundRobinCur
 from pipeline.services.bulk_copy import bulk_insert
 from pipeline.services.intake_clean import Lead, normalized_company
 from salesladder.org.models import Membership, Role, User
-from salesladder.org.selectors import team_descendant_ids, users_visible_to
+from salesladder.org.selectors import managed_team_ids, team_descendant_ids, users_visible_to
 
 Errors = dict[str, list[str]]
 
@@ -146,6 +146,34 @@ def existing_deals(leads: list[Lead]) -> dict[tuple[str, str], ExistingDeal]:
             title,
         )
     return result
+
+
+def out_of_reach(leads: list[Lead], existing: dict[tuple[str, str], ExistingDeal], ctx: Any) -> set[int]:
+    """Indexes of the leads whose existing deal the caller may not update: a lead updates a deal only if the
+    token's user sees it (their own, their managed teams) or it sits in a team this caller's leads are
+    routed to (the token's team, a routing rule's team for the source; with sub-teams). Otherwise any
+    token could rewrite, or move to itself, another team's deal by re-sending its (source, external id)."""
+    actor = ctx.actor
+    updates = [lead for lead in leads if lead.key in existing]
+    if not updates or actor.is_superuser:
+        return set()
+    rule_teams = dict(
+        RoutingRule.objects.filter(source__in={lead.source for lead in updates}, is_active=True).values_list(
+            "source", "team_id"
+        )
+    )
+    default = ctx.default_team.pk if ctx.default_team is not None else None
+    roots = {t for t in [default, *rule_teams.values()] if t is not None}
+    below = {root: team_descendant_ids(team_ids=[root]) for root in roots}  # a few teams: one query each
+    managed = managed_team_ids(user=actor)
+    refused = set()
+    for lead in updates:
+        deal = existing[lead.key]
+        homes = [t for t in (default, rule_teams.get(lead.source)) if t is not None]
+        if deal.owner_id == actor.pk or deal.team_id in managed or any(deal.team_id in below[t] for t in homes):
+            continue
+        refused.add(lead.index)
+    return refused
 
 
 def assign_owners(
