@@ -111,6 +111,40 @@ def user_create(
     return user
 
 
+@transaction.atomic
+def user_update(
+    *,
+    user: User,
+    email: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    is_active: bool | None = None,
+    password: str | None = None,
+    team: Team | None = None,
+    role: Role | str | None = None,
+) -> User:
+    """An HR system keeping a person in sync: names, e-mail, a new password, leaving (``is_active`` false:
+    they can no longer log in and their API keys stop working) and moving (``team`` with ``role``, default
+    rep: that becomes their only membership). ``None`` leaves a field alone."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if email is not None and email != user.email:
+        if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+            raise _taken("email")
+        user.email = email
+    for name, value in (("first_name", first_name), ("last_name", last_name), ("is_active", is_active)):
+        if value is not None:
+            setattr(user, name, value)
+    if password:
+        user.set_password(password)
+    if role and team is None:
+        raise DomainError({"team": [_("A role needs a team.")]})
+    _save_or_taken(user, ("email",))
+    if team is not None:  # a move: the person's other memberships end
+        Membership.objects.filter(user=user).exclude(team=team).delete()
+        membership_set(user=user, team=team, role=Role(role or Role.REP))
+    return user
+
+
 # --- integration tokens ----------------------------------------------------------------------
 
 API_KEY_PREFIX = "sl_"

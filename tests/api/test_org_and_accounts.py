@@ -89,3 +89,46 @@ def test_contact_filter_by_account_and_search(world: World):
 
     assert [c["name"] for c in by_account] == ["Alice Contact"]
     assert [a["name"] for a in searched] == ["Bob Industries"]
+
+
+def test_admin_updates_a_user_as_an_hr_system_would(world: World):
+    from salesladder.org.services import api_token_create
+    from tests.api.conftest import token_client
+
+    org = world.org
+    _token, key = api_token_create(user=org.dave, name="dave's", scopes=[])
+    client = session_client(org.admin)
+
+    # dave moves from West to East as a manager, with a new e-mail
+    moved = client.patch(f"/api/v1/users/{org.dave.pk}/", {"team": org.east.pk, "role": "manager", "email": "d@x.cn"})
+    assert moved.status_code == 200
+    assert moved.json()["email"] == "d@x.cn"
+    assert [(m["team"], m["role"]) for m in moved.json()["memberships"]] == [(org.east.pk, "manager")]
+
+    # bad input: an e-mail taken by someone else (any case), a weak password, a role without a team,
+    # a field that is not editable — all 400 on the field, nothing changed
+    taken = client.patch(f"/api/v1/users/{org.dave.pk}/", {"email": "ALICE@example.com"})
+    weak = client.patch(f"/api/v1/users/{org.dave.pk}/", {"password": "123"})
+    lone_role = client.patch(f"/api/v1/users/{org.dave.pk}/", {"role": "rep"})
+    username = client.patch(f"/api/v1/users/{org.dave.pk}/", {"username": "david"})
+    assert [r.status_code for r in (taken, weak, lone_role, username)] == [400] * 4
+    assert "email" in taken.json()["errors"]
+    assert "password" in weak.json()["errors"]
+    assert "team" in lone_role.json()["errors"]
+    assert "username" in username.json()["errors"]
+
+    # he leaves: cannot log in, his key stops working
+    left = client.patch(f"/api/v1/users/{org.dave.pk}/", {"is_active": False})
+    assert left.json()["is_active"] is False
+    assert token_client(key).get("/api/v1/me/").status_code == 401
+    org.dave.refresh_from_db()
+    assert org.dave.email == "d@x.cn"
+
+
+def test_only_admins_update_users(world: World):
+    org = world.org
+    # refused before any look-up, so the answer is the same for any id (nothing leaks)
+    assert session_client(org.manager).patch(f"/api/v1/users/{org.alice.pk}/", {"first_name": "A"}).status_code == 403
+    assert session_client(org.alice).patch(f"/api/v1/users/{org.dave.pk}/", {"first_name": "A"}).status_code == 403
+    assert session_client(org.alice).patch("/api/v1/users/999999/", {"first_name": "A"}).status_code == 403
+    assert User.objects.get(pk=org.alice.pk).first_name != "A"

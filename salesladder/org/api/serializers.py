@@ -68,6 +68,33 @@ class UserCreateSerializer(serializers.Serializer):
         return attrs
 
 
+class UserUpdateSerializer(serializers.Serializer):
+    """``PATCH users/{id}/``: every field optional; ``team`` (with ``role``, default rep) moves the person."""
+
+    email = serializers.EmailField(required=False, allow_blank=True)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+    password = serializers.CharField(write_only=True, required=False, max_length=128)
+    team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
+        password = attrs.get("password")
+        if password:
+            user = self.context["user"]
+            try:
+                validate_password(password, user=user)
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+        if attrs.get("role") and not attrs.get("team"):
+            raise serializers.ValidationError({"team": [_("A role needs a team.")]})
+        return attrs
+
+
 class TokenInfoSerializer(serializers.ModelSerializer):
     class Meta:
         model = ApiToken

@@ -18,11 +18,12 @@ from salesladder.org.api.serializers import (
     TeamWriteSerializer,
     UserCreateSerializer,
     UserSerializer,
+    UserUpdateSerializer,
 )
 from salesladder.org.models import Membership, Team, User
 from salesladder.org.permissions import ANY_TOKEN, READ_SCOPES, HasTokenScope, IsAdmin
 from salesladder.org.selectors import teams_visible_to, users_visible_to
-from salesladder.org.services import team_create, team_update, user_create
+from salesladder.org.services import team_create, team_update, user_create, user_update
 
 # Organisation data is readable with deals:read; provisioning needs an admin's full-access key.
 ORG_SCOPES: dict[str, list[str]] = {"read": READ_SCOPES, "write": []}
@@ -95,13 +96,16 @@ class UserViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """People the caller may see: themselves, and for managers everyone in their teams (admins: all).
-    Admins create users (an HR system syncing) with a team and a role."""
+    Admins create users (an HR system syncing) with a team and a role, and update them (names, e-mail,
+    password, leaving with ``is_active: false``, another team or role)."""
 
     queryset = User.objects.none()  # for the schema; requests use get_queryset()
     serializer_class = UserSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
     ordering_fields = ["username", "id", "date_joined"]
     ordering = ["username"]
 
@@ -118,3 +122,11 @@ class UserViewSet(
         data.is_valid(raise_exception=True)
         user = user_create(**data.validated_data)
         return Response(UserSerializer(self.get_queryset().get(pk=user.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        user = self.get_object()
+        data = UserUpdateSerializer(data=request.data, context={"user": user})
+        data.is_valid(raise_exception=True)
+        user_update(user=user, **data.validated_data)
+        return Response(UserSerializer(self.get_queryset().get(pk=user.pk)).data)
