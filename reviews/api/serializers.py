@@ -181,6 +181,14 @@ class ReviewUpdateSerializer(_OnlyKnownFields):
 class ReviewAcknowledgeSerializer(serializers.Serializer):
     rep_comment = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # an empty body is fine (acknowledge without a comment); a stray "rating" is refused, not ignored
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: [_("This field cannot be changed here.")] for name in unknown})
+        return attrs
+
 
 class ActionItemCreateSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=500)

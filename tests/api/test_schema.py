@@ -84,3 +84,12 @@ def test_docs_pages_load_only_local_assets(db, client, url: str):
         assert finders.find(ref.removeprefix(settings.STATIC_URL).removeprefix("/static/")), ref
     assert "cdn.jsdelivr" not in html
     assert "unpkg.com" not in html
+
+
+def test_the_api_root_lists_every_endpoint(client_for):
+    response = client_for("alice").get("/api/v1/")
+
+    assert response.status_code == 200
+    index = response.json()
+    for name in ("me", "teams", "users", "deals", "leads", "webhooks", "periods", "targets", "funnel", "reviews"):
+        assert index[name].startswith("http://testserver/api/v1/"), name

@@ -64,8 +64,10 @@ def test_the_whole_workflow_over_the_api(org, draft, api):
     r = alice.patch(url, {"rep_comment": "Thanks, agreed"})
     assert (r.status_code, r.json()["rep_comment"]) == (200, "Thanks, agreed")
 
+    r = alice.post(url + "acknowledge/", {"rating": 5})  # a stray field is refused, not ignored
+    assert (r.status_code, list(r.json()["errors"])) == (400, ["rating"])
     r = alice.post(url + "acknowledge/", {})
-    assert (r.status_code, r.json()["status"]) == (200, "acknowledged")
+    assert (r.status_code, r.json()["status"], r.json()["rating"]) == (200, "acknowledged", 4)
 
     r = manager.post(url + "close/")
     assert (r.status_code, r.json()["status"]) == (200, "closed")
