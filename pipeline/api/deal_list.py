@@ -8,21 +8,23 @@ the list reads the columns it shows with ``values_list`` and turns each tuple in
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any, cast
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, connections
+from django.db import connection, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
+from django.http import QueryDict
 from django.utils import timezone
 
 from pipeline.models import Account, Contact, Deal, LostReason
 from salesladder.org.models import Team, User
+from salesladder.org.selectors import managed_team_ids
 
 
 def _name(model: type[Model], field: str, fk: str) -> RawSQL:
@@ -103,16 +105,99 @@ def deal_list_values(deals: QuerySet[Deal]) -> QuerySet[Any]:
 
 
 class DealRows:
-    """What the paginator cuts pages from: ``deals`` (filtered and ordered), each page read as tuples of
-    ``COLUMNS``. The count comes from the paginator (see ``CachedCountPaginator``)."""
+    """What the paginator cuts pages from: ``deals`` (filtered and ordered; or a function building them, called
+    only when needed), each page read as tuples of ``COLUMNS``. The count comes from the paginator (see
+    ``CachedCountPaginator``). With a ``shape`` (``page_shape``) the page statement is remembered per shape and
+    slice, so a request of a known shape builds no queryset at all."""
 
     ordered = True  # the view always orders the deals
 
-    def __init__(self, deals: QuerySet[Deal]) -> None:
+    def __init__(self, deals: QuerySet[Deal] | Callable[[], QuerySet[Deal]], shape: Hashable | None = None) -> None:
         self._deals = deals
+        self._shape = shape
+
+    def _queryset(self) -> QuerySet[Deal]:
+        return self._deals if isinstance(self._deals, QuerySet) else self._deals()
 
     def __getitem__(self, page: slice) -> list[tuple[Any, ...]]:
-        return fetch_page(self._deals, page)
+        if self._shape is None:
+            return fetch_page(self._queryset(), page)
+        return _fetch_shaped_page(self._queryset, self._shape, page)
+
+
+# Query parameters whose validity and meaning do not depend on the database (fixed choices, text, dates,
+# paging, ordering): a request made of these alone has one page statement per scope and values. The owner,
+# team and account filters check their ids against the database, so requests using them take the full path.
+PURE_PARAMS = frozenset(
+    {
+        "page",
+        "page_size",
+        "ordering",
+        "format",
+        "stage",
+        "status",
+        "source",
+        "created_after",
+        "updated_after",
+        "search",
+        "is_stale",
+    }
+)
+_NOT_IN_SHAPE = {"page", "page_size", "format"}  # paging is in the slice; the format only picks the renderer
+
+
+def page_shape(*, user: User, params: QueryDict) -> Hashable | None:
+    """Everything the deal list's page statement depends on besides the slice — the caller's scope (user,
+    admin flag, managed teams: what ``deals_visible_to`` reads; the same as ``deal_count_key``), the current
+    time zone (dates in filters) and the filter and ordering values — or ``None`` when a parameter's meaning
+    depends on the database."""
+    if any(name not in PURE_PARAMS for name in params):
+        return None
+    filters = tuple(sorted((name, tuple(values)) for name, values in params.lists() if name not in _NOT_IN_SHAPE))
+    scope = (user.pk, user.is_superuser, tuple(sorted(managed_team_ids(user=user))))
+    return (scope, timezone.get_current_timezone_name(), filters)
+
+
+# Shapes whose filters were built (and so validated) once: a request of such a shape may skip building them.
+_VALIDATED: set[Hashable] = set()
+_PAGES: dict[tuple[int, Hashable, int | None, int | None], tuple[BaseDatabaseWrapper, str, Any, SQLCompiler]] = {}
+
+
+def shape_validated(shape: Hashable | None) -> bool:
+    return shape is not None and shape in _VALIDATED
+
+
+def validated(shape: Hashable | None) -> None:
+    """Note that the filters of ``shape`` were built without error (the view builds them first otherwise)."""
+    if shape is not None:
+        if len(_VALIDATED) >= _MAX_PLANS:
+            _VALIDATED.clear()
+        _VALIDATED.add(shape)
+
+
+def _fetch_shaped_page(build: Callable[[], QuerySet[Deal]], shape: Hashable, page: slice) -> list[tuple[Any, ...]]:
+    """``fetch_page(build(), page)``, the statement and its parameters remembered per shape and slice (and
+    connection: the compiler keeps it). Saves building the scoped, filtered queryset and compiling its ids
+    query: ~0.6 ms of Python a request."""
+    db = connections[router.db_for_read(Deal)]
+    key = (id(db), shape, page.start, page.stop)
+    known = _PAGES.get(key)
+    if known is not None and known[0] is db:
+        return _run(db, known[3], known[1], known[2])
+    deals = build()
+    db = connections[deals.db]
+    try:
+        key_sql, params = deals.values_list("pk")[page].query.get_compiler(using=deals.db).as_sql()
+    except EmptyResultSet:
+        return []
+    plan = _wide_plan(db, key_sql, lambda: deal_list_values(deals)[page], tuple(params))
+    if plan is None:
+        return fetch_rows(deal_list_values(deals)[page])
+    sql, compiler = plan
+    if len(_PAGES) >= _MAX_PLANS:
+        _PAGES.clear()
+    _PAGES[(id(db), shape, page.start, page.stop)] = (db, sql, params, compiler)
+    return _run(db, compiler, sql, params)
 
 
 def fetch_page(deals: QuerySet[Deal], page: slice) -> list[tuple[Any, ...]]:

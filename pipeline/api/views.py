@@ -16,7 +16,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from pipeline.api.deal_count import COUNT_TTL, deal_count_key
-from pipeline.api.deal_list import DealRows, deal_list_queryset, deal_list_rows
+from pipeline.api.deal_list import (
+    DealRows,
+    deal_list_queryset,
+    deal_list_rows,
+    page_shape,
+    shape_validated,
+    validated,
+)
 from pipeline.api.serializers import (
     AccountSerializer,
     AccountWriteSerializer,
@@ -183,14 +190,26 @@ class DealViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         # Two queries whatever the number of deals: the count on the deal table alone (cached briefly, see
         # deal_count), then the page as tuples with the names, rendered in DealSerializer's shape.
-        plain = self.filter_queryset(deals_visible_to(user=request.user))  # type: ignore[arg-type]
+        # A request of a known shape (deal_list.page_shape) reuses its page statement and builds the filtered
+        # queryset only if the count is not cached; any other is filtered (and its filters validated) first.
+        built: list[QuerySet[Deal]] = []
+
+        def deals() -> QuerySet[Deal]:
+            if not built:
+                built.append(self.filter_queryset(deals_visible_to(user=request.user)))  # type: ignore[arg-type]
+            return built[0]
+
+        shape = page_shape(user=request.user, params=request.query_params)  # type: ignore[arg-type]
+        if not shape_validated(shape):
+            deals()
+            validated(shape)
         self.paginator.django_paginator_class = partial(  # type: ignore[union-attr]
             CachedCountPaginator,
-            count_queryset=plain,
+            count_queryset=deals,
             key=deal_count_key(user=request.user, params=request.query_params),  # type: ignore[arg-type]
             timeout=COUNT_TTL,
         )
-        page = self.paginate_queryset(DealRows(plain))  # type: ignore[arg-type]
+        page = self.paginate_queryset(DealRows(deals, shape))  # type: ignore[arg-type]
         return self.get_paginated_response(deal_list_rows(page))  # type: ignore[arg-type]
 
     def _answer(self, deal: Deal, code: int = status.HTTP_200_OK) -> Response:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
@@ -18,13 +19,21 @@ class StandardPagination(PageNumberPagination):
 
 
 class CachedCountPaginator(DjangoPaginator):
-    """Counts ``count_queryset`` (the same rows as the page, without what is added for display), and keeps
-    the number in the cache for ``timeout`` seconds under ``key``, which must name everything the rows
-    depend on (the caller's scope and filters).
+    """Counts ``count_queryset`` (the same rows as the page, without what is added for display; or a function
+    returning it, called only when the count is not cached), and keeps the number in the cache for
+    ``timeout`` seconds under ``key``, which must name everything the rows depend on (the caller's scope and
+    filters).
     """
 
     def __init__(
-        self, object_list: Any, per_page: int, *, count_queryset: QuerySet, key: str, timeout: int, **kwargs: Any
+        self,
+        object_list: Any,
+        per_page: int,
+        *,
+        count_queryset: QuerySet | Callable[[], QuerySet],
+        key: str,
+        timeout: int,
+        **kwargs: Any,
     ) -> None:
         super().__init__(object_list, per_page, **kwargs)
         self._count_queryset = count_queryset
@@ -35,6 +44,7 @@ class CachedCountPaginator(DjangoPaginator):
     def count(self) -> int:
         count = cache.get(self._key)
         if count is None:
-            count = self._count_queryset.count()
+            queryset = self._count_queryset
+            count = (queryset if isinstance(queryset, QuerySet) else queryset()).count()
             cache.set(self._key, count, timeout=self._timeout)
         return count
