@@ -10,7 +10,7 @@ Extension hooks: after the pipeline data, in the same transaction, ``targets.dem
 and ``reviews.demo.seed_demo_reviews(anchor=...)`` are called when those modules exist, so the apps
 above the pipeline add their own demo data (quotas, tiers, reviews) without the pipeline knowing them.
 
-``--if-empty`` does nothing when the user ``admin`` already exists (``make run`` uses it).
+``--if-empty`` does nothing when the database already has users or teams (``make run`` uses it).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from salesladder.demo.services import DEFAULT_SEED, demo_exists, seed_demo
 from salesladder.errors import DomainError
+from salesladder.org.models import Team, User
 
 
 class Command(BaseCommand):
@@ -31,7 +32,9 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # data only: `make run` runs the checks when it serves
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--if-empty", action="store_true", help="Do nothing if the user 'admin' exists.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing if the database already has users or teams."
+        )
         parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="Random seed (default: %(default)s).")
         parser.add_argument(
             "--anchor",
@@ -46,6 +49,10 @@ class Command(BaseCommand):
                 self.stdout.write("Demo data already present (user 'admin' exists); nothing to do.")
                 return
             raise CommandError("The user 'admin' already exists; use a fresh database or --if-empty.")
+        if options["if_empty"] and (User.objects.exists() or Team.objects.exists()):
+            # someone's own data (no demo admin): never mix the demo into it
+            self.stdout.write("The database already has users or teams; the demo is not added.")
+            return
         anchor = options["anchor"] or timezone.localdate()
         started = time.monotonic()
         try:
