@@ -257,18 +257,3 @@ def test_extension_hooks_are_called_with_the_anchor_when_they_exist(monkeypatch)
     assert calls == [ANCHOR]
     assert ran == ["targets.demo.seed_demo_targets"]
 
-
-@pytest.mark.django_db
-def test_if_empty_leaves_someone_elses_data_alone(capsys):
-    from salesladder.org.models import Team
-    from tests.factories import TeamFactory, rep
-
-    # given: a database with its own people, and no demo admin
-    rep(TeamFactory(name="Sales"), username="real_rep")
-
-    call_command("seed_demo", "--if-empty")
-
-    assert list(User.objects.values_list("username", flat=True)) == ["real_rep"]
-    assert list(Team.objects.values_list("name", flat=True)) == ["Sales"]
-    assert not Deal.objects.exists()
-    assert "the demo is not added" in capsys.readouterr().out
