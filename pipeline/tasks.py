@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from pipeline.models import WebhookDeliveryStatus
 from pipeline.services.idempotency import idempotency_keys_prune
-from pipeline.services.webhooks import MAX_ATTEMPTS, retry_delay, webhook_deliver
+from pipeline.services.webhooks import MAX_ATTEMPTS, retry_delay, webhook_deliver, webhook_deliveries_requeue
 
 
 @shared_task(bind=True, acks_late=True, max_retries=MAX_ATTEMPTS, autoretry_for=(OperationalError,), retry_backoff=True)
@@ -28,6 +28,15 @@ def deliver_webhook(self, delivery_id: int) -> str:  # type: ignore[no-untyped-d
         )
         raise self.retry(countdown=countdown, max_retries=MAX_ATTEMPTS)
     return delivery.status
+
+
+@shared_task(acks_late=True)
+def requeue_orphaned_webhooks() -> int:
+    """Every 10 minutes: queue again the pending deliveries whose retry task was lost with the broker."""
+    ids = webhook_deliveries_requeue()
+    for pk in ids:
+        deliver_webhook.delay(pk)
+    return len(ids)
 
 
 @shared_task(acks_late=True)

@@ -178,6 +178,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "pipeline.tasks.prune_idempotency_keys",
         "schedule": crontab(minute=17),
     },
+    # Webhook deliveries whose retry task was lost (Redis data gone) are queued again from the database.
+    "pipeline-requeue-orphaned-webhooks": {
+        "task": "pipeline.tasks.requeue_orphaned_webhooks",
+        "schedule": crontab(minute="*/10"),
+    },
 }
 
 REST_FRAMEWORK = {

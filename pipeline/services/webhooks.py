@@ -25,7 +25,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,6 +33,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -334,3 +335,27 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
         delivery.next_attempt_at = now + timedelta(seconds=retry_delay(delivery.attempts))
     delivery.save()
     return delivery
+
+
+# A pending delivery's retry is a Celery task with a countdown of at most ~1.25 h (``retry_delay``). One
+# overdue by more than this lost its task (the broker's data went away): it is queued again.
+ORPHANED_AFTER = timedelta(hours=2)
+UNSENT_AFTER = timedelta(minutes=15)  # emitted, but its first task never ran
+
+
+def webhook_deliveries_requeue(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
+    """The ids of pending deliveries whose task was lost, marked as just queued (so the next sweep does not
+    queue them twice); the caller enqueues ``deliver_webhook`` for each. One UPDATE over an index."""
+    now = now or timezone.now()
+    orphaned = Q(next_attempt_at__lt=now - ORPHANED_AFTER) | Q(
+        next_attempt_at__isnull=True, attempts=0, created_at__lt=now - UNSENT_AFTER
+    )
+    with transaction.atomic():
+        ids = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(orphaned, status=WebhookDeliveryStatus.PENDING)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        WebhookDelivery.objects.filter(pk__in=ids).update(next_attempt_at=now)
+    return ids

@@ -301,3 +301,34 @@ def test_a_subscription_whose_host_later_points_inside_is_not_called(
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed"
     assert "not a public address" in delivery.error
+
+
+def test_a_delivery_whose_task_was_lost_is_sent_again_from_the_database(org, receiver):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pipeline.models import WebhookDeliveryStatus
+    from pipeline.tasks import requeue_orphaned_webhooks
+
+    subscription = subscribe(receiver, ["deal.created"])
+    now = timezone.now()
+
+    def pending(**fields):
+        return WebhookDelivery.objects.create(
+            subscription=subscription, event="deal.created", payload={"event": "deal.created"}, **fields
+        )
+
+    lost_retry = pending(attempts=2, next_attempt_at=now - timedelta(hours=3))  # retry task gone with Redis
+    never_sent = pending(created_at=now - timedelta(hours=1))  # first task gone
+    waiting = pending(attempts=1, next_attempt_at=now + timedelta(minutes=5))  # its retry is still queued
+    fresh = pending()  # just emitted: its task is on its way
+
+    requeued = requeue_orphaned_webhooks.delay().get()
+
+    assert requeued == 2
+    statuses = dict(WebhookDelivery.objects.values_list("pk", "status"))
+    assert statuses[lost_retry.pk] == statuses[never_sent.pk] == WebhookDeliveryStatus.SUCCEEDED
+    assert statuses[waiting.pk] == statuses[fresh.pk] == WebhookDeliveryStatus.PENDING
+    assert len(receiver.requests) == 2
+    assert requeue_orphaned_webhooks.delay().get() == 0  # nothing left to pick up
