@@ -21,6 +21,7 @@ from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest
 
 PER_PAGE = 25
+CONTACTS_SHOWN = 50  # on an account's page; the rest are one click away in the contact list
 
 
 def _list_template(request: AuthedRequest, page: str, partial: str) -> str:
@@ -56,13 +57,17 @@ def account_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 def account_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     account = get_object_or_404(accounts_visible_to(user=request.user).select_related("owner"), pk=pk)
-    deals = deals_visible_to(user=request.user).filter(account=account).select_related("owner", "contact")
-    contacts = account.contacts.order_by("name")
-    return render(
-        request,
-        "pipeline/account_detail.html",
-        {"account": account, "deals": deals.order_by("-updated_at"), "contacts": contacts},
-    )
+    deals = deals_visible_to(user=request.user).filter(account=account).select_related("owner")
+    page = Paginator(deals.order_by("-updated_at", "-pk"), PER_PAGE).get_page(request.GET.get("page"))
+    contacts = list(account.contacts.order_by("name", "pk")[: CONTACTS_SHOWN + 1])
+    context = {
+        "account": account,
+        "page_obj": page,
+        "deals": page.object_list,
+        "contacts": contacts[:CONTACTS_SHOWN],
+        "more_contacts": len(contacts) > CONTACTS_SHOWN,
+    }
+    return render(request, "pipeline/account_detail.html", context)
 
 
 @login_required
@@ -106,8 +111,10 @@ def contact_list(request: AuthedRequest) -> HttpResponse:
 @login_required
 def contact_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     contact = get_object_or_404(contacts_visible_to(user=request.user).select_related("account"), pk=pk)
-    deals = deals_visible_to(user=request.user).filter(contact=contact).select_related("owner", "account")
-    return render(request, "pipeline/contact_detail.html", {"contact": contact, "deals": deals.order_by("-updated_at")})
+    deals = deals_visible_to(user=request.user).filter(contact=contact).select_related("owner")
+    page = Paginator(deals.order_by("-updated_at", "-pk"), PER_PAGE).get_page(request.GET.get("page"))
+    context = {"contact": contact, "page_obj": page, "deals": page.object_list}
+    return render(request, "pipeline/contact_detail.html", context)
 
 
 @login_required
