@@ -70,12 +70,39 @@ def test_a_tampered_body_fails_verification(org, receiver, django_capture_on_com
     assert not signed_ok(request)
 
 
+def _retry_until_done(limit: int = 10) -> None:
+    """What the worker's retries do: run the delivery task again while it is pending (in-process, each
+    task call is one attempt)."""
+    from pipeline.tasks import deliver_webhook
+
+    for _ in range(limit):
+        pending = WebhookDelivery.objects.filter(status="pending").values_list("pk", flat=True)
+        if not pending:
+            return
+        for pk in pending:
+            deliver_webhook.delay(pk)
+
+
+def test_without_a_broker_one_attempt_runs_in_the_request(org, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver, ["deal.created"])
+    receiver.statuses.extend([500, 503])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert len(receiver.requests) == 1  # a failing receiver does not hold the deal's request 8 times
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == ("pending", 1, 500)
+    assert delivery.next_attempt_at is not None
+
+
 def test_server_errors_are_retried_with_backoff_until_success(org, receiver, django_capture_on_commit_callbacks):
     subscribe(receiver, ["deal.created"])
     receiver.statuses.extend([500, 503])
 
     with django_capture_on_commit_callbacks(execute=True):
         make_deal(owner=org.alice)
+    _retry_until_done()
 
     assert len(receiver.requests) == 3
     assert all(signed_ok(r) for r in receiver.requests)
@@ -94,6 +121,7 @@ def test_a_receiver_that_keeps_failing_ends_failed_after_max_attempts(
 
     with django_capture_on_commit_callbacks(execute=True):
         make_deal(owner=org.alice)
+    _retry_until_done()
 
     assert len(receiver.requests) == 3
     delivery = WebhookDelivery.objects.get()
@@ -110,6 +138,7 @@ def test_an_unreachable_url_is_logged_as_a_connection_error(org, django_capture_
 
     with django_capture_on_commit_callbacks(execute=True):
         make_deal(owner=org.alice)
+    _retry_until_done()
 
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.response_code) == ("failed", 2, None)
