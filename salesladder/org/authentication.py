@@ -120,8 +120,11 @@ def _prepared_cursor() -> Any:
     """On PostgreSQL, a cursor (wrapped as Django wraps its own: errors, query log, counts) whose statements
     the server parses and plans once per connection and then only executes: the token look-up is the same
     statement on every request, and planning it cost PostgreSQL ~0.3 ms a request, three times running it.
-    Its plan cannot go wrong with the values: every table is reached through a unique key (the prefix, ids)."""
-    if connection.vendor != "postgresql":
+    Its plan cannot go wrong with the values: every table is reached through a unique key (the prefix, ids).
+    Only with persistent connections (``CONN_MAX_AGE`` not 0): a statement prepared for one request gains
+    nothing, and behind PgBouncer in transaction mode (run with ``DATABASE_CONN_MAX_AGE=0``, see README) a
+    prepared statement may not exist on the next server connection."""
+    if connection.vendor != "postgresql" or connection.settings_dict.get("CONN_MAX_AGE", 0) == 0:  # None: forever
         return connection.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
     from django.db.backends.postgresql.psycopg_any import register_tzloader
