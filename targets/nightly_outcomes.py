@@ -22,7 +22,7 @@ from django.db import connection
 
 from targets.models import NightlyClosedDeal, NightlyInvalidation
 from targets.nightly_ledger import id_rows
-from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union
+from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union, run_hashed
 from targets.selectors.sql import ENTRY_SQL, LR, D, T, _run, db_dt, group_teams
 
 CL = NightlyClosedDeal._meta.db_table
@@ -62,12 +62,13 @@ def _src(where: str) -> str:
     ``code``) and as counted (the ledger: ``old_amount``, ``old_code``): index look-ups per closing (the
     ledger's as scalar subqueries, whatever its statistics say), so no later join depends on the planner's
     estimate of how many closings there are."""
+    old = f"""(SELECT o.amount FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_amount,
+                   (SELECT o.lost_code FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_code"""
     return f"""src AS {_materialized()}(
             SELECT t.owner_id, t.team_id, t.deal_id, {FLAGS}, CASE WHEN t.id <= %s AND t.occurred_at < %s
                    THEN 1 ELSE 0 END AS old, COALESCE(d.contract_amount, d.amount, 0) AS amount,
                    CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code,
-                   (SELECT o.amount FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_amount,
-                   (SELECT o.lost_code FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_code
+                   {old}
             FROM {T} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
             WHERE {where} AND {CLOSING} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
 
@@ -101,16 +102,33 @@ def _put() -> str:
             WHERE {CL}.amount <> excluded.amount OR {CL}.lost_code {differs} excluded.lost_code"""
 
 
+def _src_full() -> str:
+    """``src`` of a period computed from scratch (parameters: start, cutoff): its closings, then the
+    values of their deals by index look-ups (never a pass over every deal), joined by hash."""
+    return f"""closings AS {_materialized()}(
+            SELECT t.owner_id, t.team_id, t.deal_id, {FLAGS} FROM {T} t
+            WHERE {CLOSING} AND t.occurred_at >= %s AND t.occurred_at < %s),
+        vals AS {_materialized()}(
+            SELECT d.id, COALESCE(d.contract_amount, d.amount, 0) AS amount,
+                   CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code
+            FROM {D} d LEFT JOIN {LR} r ON r.id = d.lost_reason_id
+            WHERE d.id {in_ids("SELECT deal_id FROM closings")}),
+        src AS {_materialized()}(
+            SELECT c.owner_id, c.team_id, c.deal_id, c.is_won, c.is_lost, 0 AS old, v.amount, v.code,
+                   CAST(NULL AS NUMERIC) AS old_amount, CAST(NULL AS VARCHAR(40)) AS old_code
+            FROM closings c JOIN vals v ON v.id = c.deal_id)"""
+
+
 def full(closure: Sequence[tuple[int, int]], *, period: str, start: datetime, cutoff: datetime) -> Outcomes:
     """Count the period's closings from scratch with the deals' values now, and rebuild the period's
     ledger rows with the values counted (on PostgreSQL in the same statement)."""
     g = group_teams(closure)
-    params = [*g.cte_params, 0, db_dt(start), period, period, db_dt(start), db_dt(cutoff)]  # every closing is new
-    ctes = [_src("1 = 1"), keyed_union("src", KEYED), PER_DEAL]
+    params = [*g.cte_params, db_dt(start), db_dt(cutoff)]
+    ctes = [_src_full(), keyed_union("src", KEYED), PER_DEAL]
     _exec(f"DELETE FROM {CL} WHERE period = %s", [period])
     if connection.vendor == "postgresql":
         sql = f"{g.with_clause(ctes[0], f'put AS ({_put()})', *ctes[1:])} {SELECT_DELTA}"
-        return _result(_run(sql, [*params, period]))
+        return _result(run_hashed(sql, [*params, period]))
     rows = _run(f"{g.with_clause(*ctes)} {SELECT_DELTA}", params)
     _exec(f"{g.with_clause(ctes[0])} {_put()}", [*params, period])
     return _result(rows)
