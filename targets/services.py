@@ -252,8 +252,8 @@ def _scope_period(
     start, cutoff = window(period, as_of)
     previous = {}
     if prev is not None and changed is not None:
-        rows = ScopeSnapshot.objects.filter(period=period.key, as_of=prev.as_of)
-        previous = {(r.scope_type, r.scope_id): r for r in rows}
+        stored = ScopeSnapshot.objects.filter(period=period.key, as_of=prev.as_of)
+        previous = {(r.scope_type, r.scope_id): r for r in stored}
     if previous:
         assert prev is not None
         assert changed is not None
