@@ -28,7 +28,7 @@ def test_a_body_over_the_upload_limit_is_413_json(client_for, org, settings, met
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_non_standard_json_numbers_in_a_lead_are_a_400(client_for, constant):
-    body = '{"source": "s", "external_id": "e", "amount": %s}' % constant
+    body = '{"source": "s", "external_id": "e", "amount": ' + constant + "}"
 
     response = client_for("admin").post("/api/v1/leads/", data=body, content_type="application/json")
 

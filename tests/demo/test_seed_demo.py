@@ -256,4 +256,3 @@ def test_extension_hooks_are_called_with_the_anchor_when_they_exist(monkeypatch)
     # then
     assert calls == [ANCHOR]
     assert ran == ["targets.demo.seed_demo_targets"]
-

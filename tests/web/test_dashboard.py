@@ -299,7 +299,7 @@ def test_csv_exports_defuse_formulas_from_outside(login, org):
 
     # then: the cell is text in a spreadsheet (leading apostrophe), not a formula; numbers stay numbers
     row = _csv(response)[1]
-    assert row[0] == "'=HYPERLINK(\"http://evil.example\",\"Click\")"
+    assert row[0] == '\'=HYPERLINK("http://evil.example","Click")'
     assert response["Content-Disposition"].startswith('attachment; filename="deals-prep-team')
 
 

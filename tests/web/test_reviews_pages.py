@@ -240,7 +240,8 @@ def test_manager_edits_and_deletes_action_items_of_a_draft(login, org):
     bad = client.post(f"/reviews/{review.pk}/items/{keep.pk}/edit/", {"edit-text": "  ", "edit-due_date": ""})
     assert bad.status_code == 400
     assert "This field is required." in bad.content.decode()
-    client.post(f"/reviews/{review.pk}/items/{keep.pk}/edit/", {"edit-text": "Call ACME", "edit-due_date": "2026-12-05"})
+    edit = {"edit-text": "Call ACME", "edit-due_date": "2026-12-05"}
+    client.post(f"/reviews/{review.pk}/items/{keep.pk}/edit/", edit)
     keep.refresh_from_db()
     assert (keep.text, str(keep.due_date)) == ("Call ACME", "2026-12-05")
 
