@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from reviews.models import ActionItem, Review, ReviewStatus
 from salesladder.org.models import Team, User
 from salesladder.org.selectors import managed_team_ids, team_descendant_ids
+from targets.periods import Period
 
 
 def reviews_visible_to(*, user: User) -> QuerySet[Review]:
@@ -185,3 +186,11 @@ def review_history(*, review: Review, viewer: User | None = None) -> list[dict[s
     if viewer is not None and viewer.pk == review.user_id and review.shared_at is not None:
         entries = [e for e in entries if e["at"] >= review.shared_at]
     return entries
+
+
+def latest_periods(*, reviews: QuerySet[Review], limit: int = 24) -> list[str]:
+    """The ``limit`` latest periods of ``reviews``, latest start first (as text "2026-Q2" sorts after
+    "2026-10"); at the same start the shorter period first (a month before its quarter). One query."""
+    parsed = [Period.parse(key) for key in reviews.order_by().values_list("period", flat=True).distinct()]
+    parsed.sort(key=lambda p: (p.start, -p.end.toordinal()), reverse=True)
+    return [p.key for p in parsed[:limit]]

@@ -8,7 +8,6 @@ caller may see the review but their role may not take the step).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -26,7 +25,13 @@ from pipeline.models import Stage
 from pipeline.selectors import stage_labels
 from reviews.models import ActionItem, Review, ReviewStatus
 from reviews.scorecard import scorecard_render
-from reviews.selectors import is_reviews_manager, review_history, reviews_completion, reviews_for_list
+from reviews.selectors import (
+    is_reviews_manager,
+    latest_periods,
+    review_history,
+    reviews_completion,
+    reviews_for_list,
+)
 from reviews.services import (
     action_item_add,
     action_item_delete,
@@ -37,9 +42,8 @@ from reviews.services import (
     review_update,
 )
 from salesladder.errors import DomainError
-from salesladder.http import AuthedRequest
+from salesladder.http import AuthedRequest, flash_domain_errors
 from salesladder.org.selectors import team_descendant_ids
-from targets.periods import Period
 from targets.views.common import is_lead, visible_teams
 
 STAGES: list[str] = list(Stage.values)
@@ -95,20 +99,12 @@ def _labels() -> dict[str, str]:
 # --- list -----------------------------------------------------------------------------------------------
 
 
-def _latest_periods(keys: Iterable[str], limit: int = 24) -> list[str]:
-    """The ``limit`` latest period keys, latest start first (as text "2026-Q2" sorts after "2026-10");
-    at the same start the shorter period first (a month before its quarter)."""
-    parsed = [Period.parse(key) for key in keys]
-    parsed.sort(key=lambda p: (p.start, -p.end.toordinal()), reverse=True)
-    return [p.key for p in parsed[:limit]]
-
-
 @login_required
 @require_GET
 def review_list(request: AuthedRequest) -> HttpResponse:
     lead = is_lead(request)
     base = reviews_for_list(user=request.user).prefetch_related(None).select_related("user", "cycle__team")
-    periods = _latest_periods(base.order_by().values_list("period", flat=True).distinct())
+    periods = latest_periods(reviews=base)
     period = (request.GET.get("period") or "").strip() or (periods[0] if periods else "")
     status = (request.GET.get("status") or "").strip()
     teams = visible_teams(request) if lead else []
@@ -149,6 +145,11 @@ def review_list(request: AuthedRequest) -> HttpResponse:
 
 def _visible_review(request: AuthedRequest, pk: int) -> Review:
     return get_object_or_404(reviews_for_list(user=request.user), pk=pk)
+
+
+def _visible_item(request: AuthedRequest, pk: int, item_pk: int) -> tuple[Review, ActionItem]:
+    review = _visible_review(request, pk)
+    return review, get_object_or_404(ActionItem, pk=item_pk, review=review)
 
 
 def _scorecard(review: Review, labels: dict[str, str]) -> dict[str, Any]:
@@ -221,9 +222,7 @@ def review_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def _fail(request: AuthedRequest, review: Review, exc: DomainError, **extra: Any) -> HttpResponse:
-    for msgs in exc.errors.values():
-        for message in msgs:
-            messages.error(request, message)
+    flash_domain_errors(request, exc)
     review.refresh_from_db()
     return render(request, "reviews/detail.html", _detail_context(request, review, **extra), status=exc.status_code)
 
@@ -321,8 +320,7 @@ def action_item_create(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def action_item_toggle(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
-    review = _visible_review(request, pk)
-    item = get_object_or_404(ActionItem, pk=item_pk, review=review)
+    review, item = _visible_item(request, pk, item_pk)
     try:
         action_item_update(item=item, actor=request.user, done=request.POST.get("done") == "yes")
     except DomainError as exc:
@@ -334,8 +332,7 @@ def action_item_toggle(request: AuthedRequest, pk: int, item_pk: int) -> HttpRes
 @require_POST
 def action_item_edit(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
     """The manager rewrites an item's text or due date (the form opens in place with ``?edit_item=``)."""
-    review = _visible_review(request, pk)
-    item = get_object_or_404(ActionItem, pk=item_pk, review=review)
+    review, item = _visible_item(request, pk, item_pk)
     form = ActionItemForm(request.POST, prefix="edit")  # the add form is on the same page
     if not form.is_valid():
         context = _detail_context(request, review, editing_item=item, edit_item_form=form)
@@ -351,8 +348,7 @@ def action_item_edit(request: AuthedRequest, pk: int, item_pk: int) -> HttpRespo
 @login_required
 @require_POST
 def action_item_delete_view(request: AuthedRequest, pk: int, item_pk: int) -> HttpResponse:
-    review = _visible_review(request, pk)
-    item = get_object_or_404(ActionItem, pk=item_pk, review=review)
+    review, item = _visible_item(request, pk, item_pk)
     if request.POST.get("confirm") != "yes":
         return render(request, "reviews/detail.html", _detail_context(request, review, confirm_delete_item=item))
     try:

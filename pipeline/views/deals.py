@@ -29,7 +29,7 @@ from pipeline.selectors import (
 from pipeline.services import activity_complete, activity_log, deal_lose, deal_reopen, deal_update
 from pipeline.views.common import can_pick_owner, visible_deal_or_404, wants_partial
 from salesladder.errors import DomainError
-from salesladder.http import AuthedRequest
+from salesladder.http import AuthedRequest, flash_domain_errors
 
 DEALS_PER_PAGE = 25
 DEAL_ORDERINGS = {
@@ -267,9 +267,7 @@ def deal_reopen_view(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
         deal_reopen(deal=deal, actor=request.user)
     except DomainError as exc:
-        for msgs in exc.errors.values():
-            for message in msgs:
-                messages.error(request, message)
+        flash_domain_errors(request, exc)
     else:
         messages.success(request, _("“%(deal)s” is open again.") % {"deal": deal.title})
     return redirect("pipeline:deal_detail", pk=deal.pk)

@@ -34,7 +34,7 @@ from pipeline.services.intake_clean import LEAD_FIELDS
 from pipeline.services.intake_records import intake_record_discard
 from salesladder.csv_export import csv_response
 from salesladder.errors import DomainError
-from salesladder.http import AuthedRequest
+from salesladder.http import AuthedRequest, flash_domain_errors
 from salesladder.org.context_processors import REP, user_role
 
 FIELD_LABELS = {
@@ -254,9 +254,7 @@ def quarantine_discard(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
         intake_record_discard(record=record)
     except DomainError as exc:
-        for msgs in exc.errors.values():
-            for message in msgs:
-                messages.error(request, message)
+        flash_domain_errors(request, exc)
     else:
         messages.success(request, _("The lead was discarded."))
     return redirect("lead_quarantine")

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from reviews.models import ActionItem, Review
 from reviews.scorecard import scorecard_render
 from reviews.services import TEXT_MAX
+from salesladder.api.fields import refuse_unknown_fields
 
 
 class ActionItemSerializer(serializers.ModelSerializer):
@@ -157,10 +158,7 @@ class _OnlyKnownFields(serializers.Serializer):
     """Refuses keys it does not declare, instead of silently ignoring them (``status``, ``scorecard``…)."""
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        data = self.initial_data if isinstance(self.initial_data, dict) else {}
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: [_("This field cannot be changed here.")] for name in unknown})
+        refuse_unknown_fields(self, _("This field cannot be changed here."))
         if not attrs:
             raise serializers.ValidationError({"non_field_errors": [_("Send at least one field to change.")]})
         return attrs
@@ -183,10 +181,7 @@ class ReviewAcknowledgeSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # an empty body is fine (acknowledge without a comment); a stray "rating" is refused, not ignored
-        data = self.initial_data if isinstance(self.initial_data, dict) else {}
-        unknown = sorted(set(data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: [_("This field cannot be changed here.")] for name in unknown})
+        refuse_unknown_fields(self, _("This field cannot be changed here."))
         return attrs
 
 

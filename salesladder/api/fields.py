@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db.models import Model, QuerySet
 from rest_framework import serializers
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise  # dev-only package: for the checker
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -26,3 +29,12 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if request is None:
             return cast(QuerySet, super().get_queryset())
         return self.scope(user=request.user)
+
+
+def refuse_unknown_fields(serializer: serializers.Serializer, message: StrOrPromise) -> None:
+    """A write serializer's check: keys it does not declare (``status``, ``username`` …) are refused with
+    ``message`` each, instead of being silently ignored."""
+    data = serializer.initial_data if isinstance(serializer.initial_data, dict) else {}
+    unknown = sorted(set(data) - set(serializer.fields))
+    if unknown:
+        raise serializers.ValidationError({name: [message] for name in unknown})

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 
 from pipeline.models import Stage
 from salesladder.errors import DomainError
-from salesladder.http import AuthedRequest
+from salesladder.http import AuthedRequest, flash_domain_errors
 from targets.models import QuotaTemplate
 from targets.periods import Period
 from targets.planner import MAX_SIGNINGS, plan
@@ -168,9 +168,7 @@ def targets_page(request: AuthedRequest) -> HttpResponse:
         else:
             raise DomainError({"action": [_("Unknown action.")]})
     except DomainError as exc:
-        for msgs in exc.errors.values():
-            for message in msgs:
-                messages.error(request, message)
+        flash_domain_errors(request, exc)
         return render(request, "targets/targets.html", _context(request, choice, period), status=400)
     return redirect(_page_url(choice, period))
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from salesladder.api.fields import refuse_unknown_fields
 from salesladder.org.models import ApiToken, Membership, Role, Team, User
 from salesladder.org.selectors import managed_team_ids
 
@@ -46,6 +47,19 @@ class UserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _checked_person(attrs: dict, user: User) -> dict:
+    """The checks of a user write: a password the validators accept for ``user``, a role only with a team."""
+    password = attrs.get("password")
+    if password:
+        try:
+            validate_password(password, user=user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": list(exc.messages)}) from exc
+    if attrs.get("role") and not attrs.get("team"):
+        raise serializers.ValidationError({"team": [_("A role needs a team.")]})
+    return attrs
+
+
 class UserCreateSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -56,16 +70,7 @@ class UserCreateSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict) -> dict:
-        password = attrs.get("password")
-        if password:
-            candidate = User(username=attrs["username"], email=attrs.get("email", ""))
-            try:
-                validate_password(password, user=candidate)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError({"password": list(exc.messages)}) from exc
-        if attrs.get("role") and not attrs.get("team"):
-            raise serializers.ValidationError({"team": [_("A role needs a team.")]})
-        return attrs
+        return _checked_person(attrs, User(username=attrs["username"], email=attrs.get("email", "")))
 
 
 class UserUpdateSerializer(serializers.Serializer):
@@ -80,19 +85,8 @@ class UserUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
 
     def validate(self, attrs: dict) -> dict:
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: [_("This field cannot be changed.")] for name in unknown})
-        password = attrs.get("password")
-        if password:
-            user = self.context["user"]
-            try:
-                validate_password(password, user=user)
-            except DjangoValidationError as exc:
-                raise serializers.ValidationError({"password": list(exc.messages)}) from exc
-        if attrs.get("role") and not attrs.get("team"):
-            raise serializers.ValidationError({"team": [_("A role needs a team.")]})
-        return attrs
+        refuse_unknown_fields(self, _("This field cannot be changed."))
+        return _checked_person(attrs, self.context["user"])
 
 
 class TokenInfoSerializer(serializers.ModelSerializer):
