@@ -30,24 +30,7 @@ def test_an_admin_edit_marks_the_review_touched(org, make_review, client):
     page = client.get(f"/admin/reviews/review/{review.pk}/change/")
     assert page.status_code == 200
 
-    response = client.post(
-        f"/admin/reviews/review/{review.pk}/change/",
-        {
-            "cycle": review.cycle_id,
-            "user": org.alice.pk,
-            "reviewer": "",
-            "period": "2026-10",
-            "rating": "3",
-            "strengths": "Edited in the admin",
-            "improvements": "",
-            "manager_comment": "",
-            "rep_comment": "",
-            "action_items-TOTAL_FORMS": "0",
-            "action_items-INITIAL_FORMS": "0",
-            "action_items-MIN_NUM_FORMS": "0",
-            "action_items-MAX_NUM_FORMS": "1000",
-        },
-    )
+    response = _admin_post(client, review, rating="3", strengths="Edited in the admin")
 
     assert response.status_code == 302, response.content.decode()[:2000]
     review.refresh_from_db()
