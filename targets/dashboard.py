@@ -19,7 +19,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from pipeline.models import ENTRY_KINDS, Deal, Stage, StageTransition
-from salesladder.org.models import Team
+from pipeline.selectors import deal_scope_q
+from salesladder.org.models import Team, User
 from targets.models import IncentiveTier, Quota
 from targets.periods import Period, org_today
 from targets.quota_selectors import TierStanding, tier_standing, tiers_for
@@ -223,3 +224,27 @@ def cohort_deal_ids(
         .values("deal_id")
         .distinct()
     )
+
+
+def drill_deals(
+    *, viewer: User, stage: str, period: Period, team_ids: Iterable[int], rep_id: int | None, cohort: bool
+) -> tuple[QuerySet[Deal], int]:
+    """The deals behind one dashboard figure that ``viewer`` may still see (newest change first), and how
+    many of the figure's deals have since left the viewer's reach (counted, not listed: their current data
+    belongs to another team). The figure is the entries into ``stage`` in ``period`` for the rep
+    ``rep_id`` or for ``team_ids``; with ``cohort`` (team figures only) the period's prep cohort that has
+    reached ``stage`` by today."""
+    start, cutoff = window(period, org_today())
+    if cohort and rep_id is None:
+        ids = cohort_deal_ids(
+            stage=stage, start=start, cutoff=cutoff, reached_by=end_of_day(org_today()), team_ids=team_ids
+        )
+    elif rep_id is not None:
+        ids = entered_deal_ids(stage=stage, start=start, cutoff=cutoff, user_id=rep_id)
+    else:
+        ids = entered_deal_ids(stage=stage, start=start, cutoff=cutoff, team_ids=team_ids)
+    scope = deal_scope_q(user=viewer)
+    behind = Deal.objects.filter(pk__in=ids)
+    outside = 0 if scope is None else behind.exclude(scope).count()
+    deals = behind if scope is None else behind.filter(scope)
+    return deals.select_related("account", "owner", "team").order_by("-updated_at", "-pk"), outside

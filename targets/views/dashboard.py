@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,23 +23,23 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from pipeline.models import Deal, Stage
-from pipeline.selectors import deal_scope_q, stage_labels
+from pipeline.models import Stage
+from pipeline.selectors import stage_labels
 from salesladder.csv_export import csv_response
 from salesladder.http import AuthedRequest
 from targets.dashboard import (
     STALE_LISTED,
     TeamDashboard,
-    cohort_deal_ids,
-    entered_deal_ids,
+    drill_deals,
     team_dashboard,
     team_stale_deals,
     team_tiers,
     team_trend,
 )
 from targets.periods import Period, org_today
-from targets.selectors.funnel import end_of_day, window
+from targets.selectors.funnel import scope_reps
 from targets.selectors.results import PaceStatus
+from targets.selectors.scope import Scope
 from targets.views.common import TeamChoice, is_lead, period_options, pick_period, pick_team
 
 STAGES: list[str] = list(Stage.values)
@@ -337,38 +336,17 @@ def dashboard_export(request: AuthedRequest, table: str) -> HttpResponse:
 # --- drill-down -----------------------------------------------------------------------------------------
 
 
-def _drill_deals(
-    request: AuthedRequest, choice: TeamChoice, period: Period, stage: str
-) -> tuple[QuerySet[Deal], Any, int]:
-    """The deals behind a figure that the manager may still see, the rep picked (if any), and how many
-    of the figure's deals have since left the manager's teams (counted, not shown: their current data
-    belongs to another team)."""
-    start, cutoff = window(period, org_today())
+def _drill_rep(request: AuthedRequest, choice: TeamChoice) -> tuple[int, str] | None:
+    """The rep (id, name) picked by ``?user=`` among the team's reps; 404 for anyone else."""
     user_raw = (request.GET.get("user") or "").strip()
-    rep = None
-    if user_raw:
-        if not user_raw.isdigit():
-            raise Http404
-        from targets.selectors.funnel import scope_reps
-        from targets.selectors.scope import Scope
-
-        reps = dict(scope_reps(Scope.for_team(choice.team), choice.team_ids))  # type: ignore[arg-type]
-        if int(user_raw) not in reps:
-            raise Http404
-        rep = (int(user_raw), reps[int(user_raw)])
-    if request.GET.get("view") == "cohort" and rep is None:
-        ids = cohort_deal_ids(
-            stage=stage, start=start, cutoff=cutoff, reached_by=end_of_day(org_today()), team_ids=choice.team_ids
-        )
-    elif rep is not None:
-        ids = entered_deal_ids(stage=stage, start=start, cutoff=cutoff, user_id=rep[0])
-    else:
-        ids = entered_deal_ids(stage=stage, start=start, cutoff=cutoff, team_ids=choice.team_ids)
-    scope = deal_scope_q(user=request.user)
-    behind = Deal.objects.filter(pk__in=ids)
-    outside = 0 if scope is None else behind.exclude(scope).count()
-    deals = behind if scope is None else behind.filter(scope)
-    return deals.select_related("account", "owner", "team").order_by("-updated_at", "-pk"), rep, outside
+    if not user_raw:
+        return None
+    if not user_raw.isdigit():
+        raise Http404
+    reps = dict(scope_reps(Scope.for_team(choice.team), choice.team_ids))  # type: ignore[arg-type]
+    if int(user_raw) not in reps:
+        raise Http404
+    return int(user_raw), reps[int(user_raw)]
 
 
 @login_required
@@ -382,7 +360,15 @@ def dashboard_deals(request: AuthedRequest) -> HttpResponse:
     stage = request.GET.get("stage", "")
     if choice.team is None or stage not in STAGES or period_error:
         raise Http404
-    deals, rep, outside = _drill_deals(request, choice, period, stage)
+    rep = _drill_rep(request, choice)
+    deals, outside = drill_deals(
+        viewer=request.user,
+        stage=stage,
+        period=period,
+        team_ids=choice.team_ids,
+        rep_id=None if rep is None else rep[0],
+        cohort=request.GET.get("view") == "cohort",
+    )
     labels = _labels()
     if request.GET.get("format") == "csv":
         header = [_("Deal"), _("Company"), _("Owner"), _("Team"), _("Current stage"), _("Status"), _("Amount")]

@@ -98,6 +98,7 @@ def _context(
             totals=totals,
             grid_errors=bool(errors),
             templates=list(QuotaTemplate.objects.filter(period_kind=period.kind).order_by("-is_default", "name")),
+            page_url="?" + urlencode({"team": str(choice.team.pk), "period": period.key}),
         )
     return context
 

@@ -1,4 +1,4 @@
-"""Small presentation helpers shared by every page: localised money and day counts.
+"""Small presentation helpers shared by every page: localised money and day counts, confirmation panels.
 
 For query-string edits (pagination, sorting) use Django's built-in ``{% querystring %}`` tag."""
 
@@ -10,6 +10,8 @@ from decimal import Decimal, InvalidOperation
 from babel.numbers import format_currency
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language, gettext, ngettext, to_locale
 
 register = template.Library()
@@ -57,3 +59,47 @@ def duration_short(value: timedelta | None) -> str:
     if hours:
         return ngettext("%(count)d h", "%(count)d h", hours) % {"count": hours}
     return gettext("less than an hour")
+
+
+@register.simple_block_tag(takes_context=True)
+def confirm_dialog(
+    context: template.Context,
+    content: SafeString,
+    testid: str,
+    title: str,
+    yes: str,
+    cancel: str,
+    action: str = "",
+    css: str = "card",
+) -> SafeString:
+    """The "are you sure?" panel a destructive or far-reaching POST answers with before doing anything.
+
+    ``content`` (the tag's body) sits inside the form: the explanation and any hidden fields the
+    confirmed POST must carry again. The panel adds ``confirm=yes``, the CSRF token, the
+    confirming button ``yes`` and a Cancel link to ``cancel``; ``action`` empty posts to the page itself::
+
+        {% confirm_dialog "confirm-close" title=ask yes=yes_label cancel=back action=url %}
+          <p>…</p><input type="hidden" name="…" value="…">
+        {% endconfirm_dialog %}
+    """
+    action_attr = format_html(' action="{}"', action) if action else ""
+    return format_html(
+        '<div class="{css} form-errors" role="alertdialog" aria-labelledby="{id}-title" data-testid="{id}">'
+        '<p id="{id}-title"><strong>{title}</strong></p>'
+        '<form method="post"{action}>'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
+        '<input type="hidden" name="confirm" value="yes">'
+        "{content}"
+        '<div class="form-actions"><button type="submit" class="btn btn-primary">{yes}</button>'
+        '<a class="btn" href="{cancel}">{cancel_label}</a></div>'
+        "</form></div>",
+        css=css,
+        id=testid,
+        title=title,
+        action=action_attr,
+        csrf=str(context.get("csrf_token", "")),
+        content=content,
+        yes=yes,
+        cancel=cancel,
+        cancel_label=gettext("Cancel"),
+    )
