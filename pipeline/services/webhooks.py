@@ -9,14 +9,17 @@ subscription's secret: ``X-SalesLadder-Signature: sha256=<hex>`` (the contract);
 replays of an old delivery.
 
 Deliveries go only to public addresses (the host is resolved at send time; loopback, private,
-link-local and reserved addresses are refused unless ``SALESLADDER_WEBHOOK_ALLOW_PRIVATE``), and
-redirects are not followed: a subscription cannot make the server fetch its own network.
+link-local and reserved addresses are refused unless ``SALESLADDER_WEBHOOK_ALLOW_PRIVATE``), the
+connection goes to the very address that was checked (no second look-up a rebinding DNS server could
+answer differently; no ``*_proxy`` variables), and redirects are not followed: a subscription cannot
+make the server fetch its own network.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import random
@@ -231,27 +234,79 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _Pinned:
+    """Connections go to the address that was checked, not to a second DNS answer (no rebinding between
+    the check and the call). The URL's host still names the server: ``Host`` header, TLS SNI and the
+    certificate check use it."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    def create_connection(
+        self, host_port: tuple[str, int], timeout: float | None = None, source_address: Any = None
+    ) -> socket.socket:
+        return socket.create_connection((self.address, host_port[1]), timeout, source_address)
+
+    def connection_class(self, base: type[http.client.HTTPConnection]) -> Any:
+        def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            connection = base(host, **kwargs)
+            connection._create_connection = self.create_connection  # type: ignore[attr-defined]
+            return connection
+
+        return make
 
 
-def refused_address(url: str) -> str | None:
-    """Why ``url`` must not be called (its host resolves to a loopback, private, link-local, multicast or
-    reserved address), or ``None``. Resolution failures are left to the HTTP call to report."""
-    if getattr(settings, "SALESLADDER_WEBHOOK_ALLOW_PRIVATE", False):
-        return None
+class _PinnedHTTP(urllib.request.HTTPHandler):
+    def __init__(self, pin: _Pinned) -> None:
+        super().__init__()
+        self.pin = pin
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self.pin.connection_class(http.client.HTTPConnection), req)
+
+
+class _PinnedHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, pin: _Pinned) -> None:
+        super().__init__()
+        self.pin = pin
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(self.pin.connection_class(http.client.HTTPSConnection), req)
+
+
+def _opener_to(address: str) -> urllib.request.OpenerDirector:
+    """An opener that connects only to ``address``, follows no redirect and ignores ``*_proxy``
+    variables (a proxy would resolve the host again, out of our sight)."""
+    pin = _Pinned(address)
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _NoRedirects, _PinnedHTTP(pin), _PinnedHTTPS(pin)
+    )
+
+
+def vetted_address(url: str) -> tuple[str | None, str | None]:
+    """``(address, refusal)``: the address a delivery to ``url`` connects to, or why it must not be called
+    (its host resolves to a loopback, private, link-local, multicast or reserved address).
+    ``(None, None)`` when the host does not resolve: the attempt fails as a connection error."""
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return None
-    for *_rest, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if not address.is_global:
-            return _("%(host)s resolves to %(address)s, which is not a public address.") % {
-                "host": host,
-                "address": address,
-            }
-    return None
+        return None, None
+    addresses = [ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]) for *_rest, sockaddr in infos]
+    if not getattr(settings, "SALESLADDER_WEBHOOK_ALLOW_PRIVATE", False):
+        for address in addresses:
+            if not address.is_global:
+                refusal = _("%(host)s resolves to %(address)s, which is not a public address.") % {
+                    "host": host,
+                    "address": address,
+                }
+                return None, refusal
+    return (str(addresses[0]) if addresses else None), None
+
+
+def refused_address(url: str) -> str | None:
+    """Why ``url`` must not be called, or ``None`` (see ``vetted_address``)."""
+    return vetted_address(url)[1]
 
 
 def delivery_body(delivery: WebhookDelivery) -> bytes:
@@ -282,7 +337,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
         delivery.next_attempt_at = None
         delivery.save()
         return delivery
-    refused = refused_address(subscription.url)
+    address, refused = vetted_address(subscription.url)
     if refused:
         delivery.status = WebhookDeliveryStatus.FAILED
         delivery.error = refused[:300]
@@ -311,7 +366,9 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
     excerpt = ""
     error = ""
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+        if address is None:
+            raise OSError(_("%(host)s does not resolve.") % {"host": urlsplit(subscription.url).hostname})
+        with _opener_to(address).open(request, timeout=TIMEOUT_SECONDS) as response:
             code = response.status
             excerpt = response.read(EXCERPT_CHARS * 4).decode("utf-8", "replace")[:EXCERPT_CHARS]
     except urllib.error.HTTPError as exc:

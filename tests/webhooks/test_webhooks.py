@@ -332,6 +332,104 @@ def test_a_subscription_whose_host_later_points_inside_is_not_called(
     assert "not a public address" in delivery.error
 
 
+def test_a_named_host_is_called_once_resolved_under_its_own_name(
+    org, receiver, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The host is resolved once per attempt (a later look-up would fail here) and called at that address,
+    under the URL's host name."""
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    answers: list[str] = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        answers.append(host)
+        if len(answers) > 1:  # a second look-up would be sent somewhere else
+            raise socket.gaierror(socket.EAI_NONAME, "rebound")
+        return real_getaddrinfo("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = receiver.url.split(":")[2].split("/")[0]
+    webhook_subscription_create(
+        url=f"http://hooks.example:{port}/hooks/salesladder", events=["deal.created"], secret=SECRET, actor=None
+    )
+    answers.clear()  # the subscribe-time check
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    (request,) = receiver.requests
+    assert request.headers["host"] == f"hooks.example:{port}"
+    assert signed_ok(request)
+    assert answers == ["hooks.example"]
+    assert WebhookDelivery.objects.get().status == "succeeded"
+
+
+def test_a_rebinding_dns_answer_after_the_check_is_never_called(
+    org, receiver, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The check sees a public address; a second look-up would answer loopback (where the receiver stands
+    in for an internal service). The host is looked up once, so the internal service is never called."""
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    answers: list[str] = []
+
+    def rebinding(host, *args, **kwargs):
+        if host != "hooks.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        answers.append(host)
+        return real_getaddrinfo("93.184.215.14" if len(answers) == 1 else "127.0.0.1", *args, **kwargs)
+
+    port = receiver.url.split(":")[2].split("/")[0]
+    webhook_subscription_create(
+        url=f"http://hooks.example:{port}/hooks/salesladder", events=["deal.created"], secret=SECRET, actor=None
+    )
+    settings.SALESLADDER_WEBHOOK_ALLOW_PRIVATE = False
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(webhook_services, "TIMEOUT_SECONDS", 0.5)  # the public address does not answer here
+    monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert receiver.requests == []
+    assert answers == ["hooks.example"]
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.error
+
+
+def test_proxy_variables_do_not_reroute_deliveries(org, receiver, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # discard port: a proxy there would fail the call
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    subscribe(receiver, ["deal.created"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert len(receiver.requests) == 1
+    assert WebhookDelivery.objects.get().status == "succeeded"
+
+
+def test_a_host_that_does_not_resolve_is_a_failed_attempt_with_a_reason(
+    org, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 1)
+    webhook_subscription_create(
+        url="http://no-such-host.invalid/hook", events=["deal.created"], secret=SECRET, actor=None
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.response_code) == ("failed", None)
+    assert "no-such-host.invalid does not resolve" in delivery.error
+
+
 def test_a_delivery_whose_task_was_lost_is_sent_again_from_the_database(org, receiver):
     from datetime import timedelta
 
