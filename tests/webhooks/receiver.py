@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -16,7 +17,9 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    """``Receiver()`` speaks HTTP; ``Receiver(tls=(certfile, keyfile))`` speaks HTTPS with that certificate."""
+
+    def __init__(self, tls: tuple[str, str] | None = None) -> None:
         self.requests: list[Received] = []
         self.statuses: deque[int] = deque()
         receiver = self
@@ -46,11 +49,21 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/salesladder"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/hooks/salesladder"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     def __enter__(self) -> Receiver:
         self.thread.start()

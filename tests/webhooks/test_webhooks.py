@@ -402,6 +402,79 @@ def test_a_rebinding_dns_answer_after_the_check_is_never_called(
     assert delivery.error
 
 
+@pytest.fixture
+def certificate(tmp_path):
+    """(certfile, keyfile): a self-signed certificate for ``hooks.example``, made by the openssl tool."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("needs the openssl tool (.ci/run installs it)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hooks.example",
+            "-addext",
+            "subjectAltName=DNS:hooks.example",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize(("host", "succeeds"), [("hooks.example", True), ("other.example", False)])
+def test_https_checks_the_certificate_against_the_url_host_not_the_address(
+    org, certificate, monkeypatch, django_capture_on_commit_callbacks, host, succeeds
+):
+    """HTTPS to the checked address: TLS still names and verifies the URL's host (SNI and certificate), so a
+    certificate for another name fails even though the address is the same."""
+    import socket
+    import ssl
+
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda h, *a, **k: real_getaddrinfo("127.0.0.1" if h.endswith(".example") else h, *a, **k),
+    )
+    trusted = ssl.create_default_context(cafile=certificate[0])
+    monkeypatch.setattr(ssl, "_create_default_https_context", lambda *a, **k: trusted)
+    monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 1)
+    with Receiver(tls=certificate) as tls_receiver:
+        webhook_subscription_create(
+            url=f"https://{host}:{tls_receiver.port}/hooks/salesladder",
+            events=["deal.created"],
+            secret=SECRET,
+            actor=None,
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            make_deal(owner=org.alice)
+
+    delivery = WebhookDelivery.objects.get()
+    if succeeds:
+        (request,) = tls_receiver.requests
+        assert signed_ok(request)
+        assert (delivery.status, delivery.response_code) == ("succeeded", 200)
+    else:
+        assert tls_receiver.requests == []
+        assert delivery.status == "failed"
+        assert "CERTIFICATE_VERIFY_FAILED" in delivery.error or "certificate" in delivery.error.lower()
+
+
 def test_proxy_variables_do_not_reroute_deliveries(org, receiver, monkeypatch, django_capture_on_commit_callbacks):
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # discard port: a proxy there would fail the call
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
