@@ -95,13 +95,14 @@ def lost_reasons_active() -> QuerySet[LostReason]:
 
 
 def stale_q(*, configs: dict[str, StageConfig], now: datetime) -> Q:
-    """Open deals flagged by the nightly job, or with no activity for longer than their rung's stale days."""
+    """Open deals flagged by the nightly job, or with no activity (never touched: since creation) for longer
+    than their rung's stale days — the nightly job's clock (``targets.services.stale_flags_update``)."""
     q = Q(is_stale=True)
     for stage, config in configs.items():
         if config.stale_days:
             cutoff = now - timedelta(days=config.stale_days)
             q |= Q(stage=stage, status=DealStatus.OPEN) & (
-                Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, stage_entered_at__lt=cutoff)
+                Q(last_activity_at__lt=cutoff) | Q(last_activity_at__isnull=True, created_at__lt=cutoff)
             )
     return q
 

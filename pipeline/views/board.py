@@ -47,7 +47,7 @@ def _is_stale(deal: Deal, config: StageConfig | None, now: Any) -> bool:
         return True
     if config is None or not config.stale_days:
         return False
-    last = deal.last_activity_at or deal.stage_entered_at
+    last = deal.last_activity_at or deal.created_at  # the nightly job's clock (pipeline.selectors.stale_q)
     return last < now - timedelta(days=config.stale_days)
 
 

@@ -91,6 +91,30 @@ def test_stale_filter_keeps_only_stale_deals(login, org):
     assert "Busy deal" not in html
 
 
+def test_a_never_touched_deal_is_stale_by_its_age_like_the_nightly_flag(login, org):
+    """No activity ever recorded (e.g. loaded by a script): the clock runs from creation, as in the nightly
+    job — not from the last move, which would hide an old untouched deal that was just moved."""
+    from targets.selectors.outcomes import stale_deals
+    from targets.selectors.scope import Scope
+
+    old = make_deal(owner=org.alice, stage=Stage.CONTACT, title="Old untouched")
+    young = make_deal(owner=org.alice, stage=Stage.CONTACT, title="Young untouched")
+    now = timezone.now()
+    Deal.objects.filter(pk=old.pk).update(
+        last_activity_at=None, created_at=now - timedelta(days=40), stage_entered_at=now - timedelta(days=1)
+    )
+    Deal.objects.filter(pk=young.pk).update(last_activity_at=None, created_at=now - timedelta(days=2))
+
+    client = login(org.alice)
+    card = _column(client.get("/pipeline/").content.decode(), "contact")
+    only_stale = client.get("/pipeline/?stale=on").content.decode()
+
+    assert card.count(">Stale</span>") == 1
+    assert "Old untouched" in only_stale
+    assert "Young untouched" not in only_stale
+    assert [d.pk for d in stale_deals(scope=Scope.for_user(org.alice))] == [old.pk]
+
+
 def test_search_and_close_month_filters(login, org):
     make_deal(
         owner=org.alice, stage=Stage.NEGOTIATION, title="December deal", expected_close_date=datetime.date(2026, 12, 5)
