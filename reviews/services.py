@@ -95,12 +95,16 @@ def _carry_open_items(*, reviews: list[Review], period: Period, kind: str) -> No
 
 
 @transaction.atomic
-def review_drafts_create(*, period: Period | str, as_of: date | None = None) -> list[Review]:
+def review_drafts_create(
+    *, period: Period | str, as_of: date | None = None, members_by_period_end: bool = False
+) -> list[Review]:
     """A draft review, with its frozen scorecard, for every rep of every team with an active cycle of
     ``period``'s kind. Idempotent: existing reviews (whatever their status) are left alone.
 
     Only people with a rep membership get a review (managers carry no quota and get none). Membership is
-    read as it is now: a catch-up run for an old period reviews today's reps.
+    read as it is now: a run for an old period reviews today's reps — with ``members_by_period_end``
+    (the nightly job) only those who were already in the team when the period ended, so a rep who joins
+    (or moves teams) mid-month gets no draft for last month from the night's catch-up run.
 
     The cycles are locked for the run, so two runs at once (beat and a manual ``run_nightly``) take turns
     and the second finds everything done. Inserts are bulk: the query count does not grow with the
@@ -120,11 +124,10 @@ def review_drafts_create(*, period: Period | str, as_of: date | None = None) -> 
     if not cycles:
         return []
     reps_by_team: dict[int, list[int]] = {}
-    for team_id, user_id in (
-        Membership.objects.filter(team__in=[c.team_id for c in cycles], role=Role.REP)
-        .order_by("user__username")
-        .values_list("team_id", "user_id")
-    ):
+    members = Membership.objects.filter(team__in=[c.team_id for c in cycles], role=Role.REP)
+    if members_by_period_end:
+        members = members.filter(created_at__lt=period.bounds()[1])
+    for team_id, user_id in members.order_by("user__username").values_list("team_id", "user_id"):
         reps_by_team.setdefault(team_id, []).append(user_id)
     existing = set(Review.objects.filter(period=period.key, cycle__in=cycles).values_list("cycle_id", "user_id"))
     managers: dict[int, int] = {}
@@ -167,7 +170,7 @@ def review_drafts_nightly(*, as_of: date) -> dict[str, int]:
     counts: dict[str, int] = {}
     for kind in CycleKind.values:
         period = period_to_review(as_of=as_of, kind=kind)
-        counts[period.key] = len(review_drafts_create(period=period, as_of=as_of))
+        counts[period.key] = len(review_drafts_create(period=period, as_of=as_of, members_by_period_end=True))
     counts["overdue_action_items"] = action_items_flag_overdue(as_of=as_of)
     return counts
 

@@ -44,6 +44,7 @@ from reviews.services import (
 from salesladder.errors import DomainError
 from salesladder.http import AuthedRequest, flash_domain_errors
 from salesladder.org.selectors import team_descendant_ids
+from targets.periods import Period
 from targets.views.common import is_lead, visible_teams
 
 STAGES: list[str] = list(Stage.values)
@@ -106,6 +107,11 @@ def review_list(request: AuthedRequest) -> HttpResponse:
     base = reviews_for_list(user=request.user).prefetch_related(None).select_related("user", "cycle__team")
     periods = latest_periods(reviews=base)
     period = (request.GET.get("period") or "").strip() or (periods[0] if periods else "")
+    if period:
+        try:  # like an unknown status or team below: a period that cannot exist lists nothing (404)
+            period = Period.parse(period).key
+        except DomainError:
+            raise Http404 from None
     status = (request.GET.get("status") or "").strip()
     teams = visible_teams(request) if lead else []
     team = None

@@ -43,7 +43,7 @@ from pipeline.models import (
 from pipeline.services import webhooks
 from pipeline.services.deals import deal_update
 from pipeline.services.deals_bulk import DealDraft, deal_bulk_errors, deals_bulk_create
-from pipeline.services.intake_clean import Lead, clean_lead, default_currency
+from pipeline.services.intake_clean import Lead, clean_lead, default_currency, payload_of
 from pipeline.services.intake_lookups import (
     ExistingDeal,
     assign_owners,
@@ -178,7 +178,7 @@ def intake_record_retry(*, record: IntakeRecord, fixes: dict[str, Any], actor: U
         result = ItemResult(index=record.index, status=IntakeStatus.ERROR, errors=errors)
     else:
         result = _run([lead], ctx)[record.index]
-    record.payload = payload
+    record.payload = payload = payload_of(payload)  # as sent, minus what no text column can hold (NUL)
     record.status = result.status
     record.errors = result.errors
     record.deal_id = result.deal

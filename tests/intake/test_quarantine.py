@@ -40,6 +40,21 @@ def test_a_still_invalid_fix_answers_400_and_keeps_the_record_quarantined(org):
     assert Deal.objects.count() == 0
 
 
+def test_a_fix_with_a_nul_character_is_refused_and_the_record_kept(org):
+    """PostgreSQL text cannot hold NUL: the fix is a field error, the record stays (was a 500 on PostgreSQL)."""
+    client = TokenClient(org.manager, team=org.east)
+    record = quarantined(client, amount="lots")
+
+    response = client.post_json(f"{LEADS_URL}{record.pk}/retry/", {"amount": "5", "company": "Acme\u0000 Ltd"})
+
+    assert response.status_code == 400
+    assert "company" in response.json()["errors"]
+    record.refresh_from_db()
+    assert (record.status, record.attempts) == ("error", 2)
+    assert record.payload["company"] == "Acme\ufffd Ltd"
+    assert Deal.objects.count() == 0
+
+
 def test_only_quarantined_records_can_be_re_run(org):
     client = TokenClient(org.manager, team=org.east)
     client.post(lead(1))

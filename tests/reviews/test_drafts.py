@@ -15,6 +15,8 @@ from reviews.services import (
     review_share,
     review_update,
 )
+from salesladder.org.models import Membership
+from salesladder.org.services import membership_set
 from targets.periods import Period
 from tests.factories import TeamFactory, make_deal, manager
 
@@ -126,7 +128,13 @@ def test_the_nightly_run_on_the_last_day_closes_that_period_else_the_one_before(
     assert period_to_review(as_of=date(2026, 11, 15), kind="quarter").key == "2026-Q3"
 
 
+def _members_since(when: datetime) -> None:
+    """The org fixture's people joined their teams today; these nightly runs look back at October."""
+    Membership.objects.update(created_at=when)
+
+
 def test_nightly_hook_creates_the_drafts_once(org):
+    _members_since(datetime(2026, 9, 1, tzinfo=ZoneInfo("UTC")))
     first = review_nightly(run_date=date(2026, 11, 1))
     second = review_nightly(run_date=date(2026, 11, 2))
 
@@ -135,10 +143,38 @@ def test_nightly_hook_creates_the_drafts_once(org):
     assert Review.objects.filter(period="2026-10").count() == 4
 
 
+def test_the_nightly_catch_up_skips_reps_who_joined_or_moved_after_the_period(org):
+    """A rep hired (or moved into East) in November has no October in that team: the nightly runs of
+    November create no October draft for them there; the team's October reps still get theirs."""
+    _members_since(datetime(2026, 9, 1, tzinfo=ZoneInfo("UTC")))
+    joined_late = Membership.objects.filter(user__in=[org.bob]).update(
+        created_at=datetime(2026, 11, 3, tzinfo=ZoneInfo("UTC"))
+    )
+    assert joined_late == 1
+    membership_set(user=org.dave, team=org.east, role="rep")  # moves today, from West
+
+    review_nightly(run_date=date(2026, 11, 1))  # before the hire: bob was not in East yet either
+    review_nightly(run_date=date(2026, 11, 27))
+
+    assert set(Review.objects.filter(period="2026-10").values_list("user__username", "cycle__team__name")) == {
+        ("alice", "East"),
+        ("nina", "East North"),
+    }
+
+
+def test_an_explicit_run_for_an_old_period_still_reviews_todays_reps(org):
+    """``review_drafts_create`` called by hand (catching up a period on purpose, the demo) keeps reading
+    membership as it is now."""
+    review_drafts_create(period=OCT)
+
+    assert Review.objects.filter(period="2026-10").count() == 4
+
+
 def test_the_targets_nightly_run_creates_drafts_through_the_registered_hook(org):
     from targets.services import NIGHTLY_HOOKS, nightly_run
 
     assert review_nightly in NIGHTLY_HOOKS
+    _members_since(datetime(2026, 9, 1, tzinfo=ZoneInfo("UTC")))
 
     nightly_run(run_date=date(2026, 11, 1))
 

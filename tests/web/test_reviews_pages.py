@@ -58,6 +58,16 @@ def test_list_filters_by_status_and_team(login, org):
     assert client.get("/reviews/", {"team": org.west.pk}).status_code == 404
 
 
+@pytest.mark.parametrize("bad", ["2026-13", "nonsense", "\x00", "2026-W60"])
+def test_a_period_that_cannot_exist_is_a_404_like_an_unknown_status(login, org, bad):
+    _review(org.alice, org.east)
+    client = login(org.manager)
+
+    assert client.get("/reviews/", {"period": bad}).status_code == 404
+    listed = client.get("/reviews/", {"period": f" {PERIOD} "}).content.decode()
+    assert str(org.alice) in listed[listed.index('data-testid="review-table"') :]
+
+
 def test_rep_sees_only_their_shared_reviews(login, org):
     draft = _review(org.alice, org.east, period="2026-09")
     shared = _review(org.alice, org.east, status=ReviewStatus.SHARED, rating=4)
