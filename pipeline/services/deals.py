@@ -61,21 +61,31 @@ DEAL_EDITABLE_FIELDS = frozenset(
     }
 )
 
-_COMPANY_SUFFIXES = re.compile(
-    r"\b(inc|incorporated|ltd|limited|llc|gmbh|co|corp|corporation|company|plc|sa|ag|bv)\b\.?", re.IGNORECASE
+_LEGAL_WORDS = frozenset(
+    {"inc", "incorporated", "ltd", "limited", "llc", "llp", "lp", "gmbh", "kg", "co", "corp", "corporation", "company"}
+    | {"plc", "sa", "sarl", "srl", "ag", "bv", "nv", "pty"}
 )
-_CN_SUFFIXES = ("有限责任公司", "股份有限公司", "有限公司", "集团", "公司")
+_CN_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团", "公司")  # longest first
 
 
 def normalize_company_name(name: str) -> str:
-    """A matching key for company names: case, width, punctuation and legal suffixes do not matter."""
-    text = unicodedata.normalize("NFKC", name).strip().lower()
-    for suffix in _CN_SUFFIXES:
-        if text.endswith(suffix) and len(text) > len(suffix):
-            text = text[: -len(suffix)]
-    text = _COMPANY_SUFFIXES.sub(" ", text)
-    text = re.sub(r"[^\w]+", " ", text)
-    return " ".join(text.split())
+    """A matching key for company names: case, width, punctuation and trailing legal forms do not matter.
+
+    Legal forms are dropped from the end only, as many as there are ("Acme Co., Ltd." → ``acme``,
+    "ABC集团有限公司" → ``abc``), never from the middle or the start ("Corporation Bank" stays itself, not
+    "Bank Corp."), and never down to nothing ("The Company" keeps its last word)."""
+    text = unicodedata.normalize("NFKC", name).lower()
+    words = re.sub(r"[^\w]+", " ", text).split()
+    while words:
+        last = words[-1]
+        if (last in _LEGAL_WORDS or last in _CN_SUFFIXES) and len(words) > 1:
+            words.pop()
+            continue
+        cut = next((s for s in _CN_SUFFIXES if last.endswith(s) and len(last) > len(s)), None)
+        if cut is None:
+            break
+        words[-1] = last[: -len(cut)]
+    return " ".join(words)
 
 
 # --- accounts and contacts -------------------------------------------------------------------

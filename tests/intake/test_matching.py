@@ -118,3 +118,45 @@ def test_an_unknown_company_name_still_matches_by_corporate_email_domain(org):
     client.post(lead(2, company="Company One International", email="sales@company1.example"))
 
     assert len(set(Deal.objects.values_list("account", flat=True))) == 1
+
+
+def test_legal_forms_are_dropped_from_the_end_only_and_as_many_as_there_are():
+    from pipeline.services import normalize_company_name as key
+
+    assert key("Acme Co., Ltd.") == key("ACME co ltd") == key("Acme") == "acme"
+    assert key("ABC集团有限公司") == key("ABC集团公司") == key("ABC集团") == key("ABC") == "abc"
+    assert key("阿里巴巴（中国）有限公司") == key("阿里巴巴(中国)") == "阿里巴巴 中国"
+    assert key("Ｓｏｎｙ  Corp") == "sony"  # full-width letters, doubled spaces
+    # a legal word elsewhere in the name is part of the name
+    assert key("Corporation Bank") != key("Bank Corp.")
+    assert key("Limited Brands") != key("Brands Ltd")
+    assert key("Co-op Food") != key("Op Food Co")
+    assert key("Company") == "company"  # never reduced to nothing
+
+
+def test_a_lead_for_a_different_company_sharing_a_legal_word_starts_its_own_account(org):
+    bank = AccountFactory(name="Corporation Bank", owner=org.bob)
+    client = TokenClient(org.manager, team=org.east)
+
+    client.post(
+        {"leads": [lead(1, company="Bank Corp.", email="a@bankcorp.example"), lead(2, company="CORPORATION BANK")]}
+    )
+
+    by_ref = {d.external_id: d.account for d in Deal.objects.select_related("account")}
+    assert by_ref["L-2"] == bank
+    assert by_ref["L-1"] != bank
+    assert by_ref["L-1"].name == "Bank Corp."
+
+
+def test_the_migration_recomputes_the_keys_of_existing_accounts(org):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    stale = AccountFactory(name="Corporation Bank", owner=org.bob)
+    Account.objects.filter(pk=stale.pk).update(normalized_name="bank")  # the old rule's key
+
+    import_module("pipeline.migrations.0008_account_names_matched_by_trailing_forms").recompute(apps, None)
+
+    stale.refresh_from_db()
+    assert stale.normalized_name == "corporation bank"
