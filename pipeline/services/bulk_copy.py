@@ -15,10 +15,12 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection, models
 from django.utils import timezone
+
+_M = TypeVar("_M", bound=models.Model)
 
 
 def bulk_insert(objs: Sequence[models.Model]) -> None:
@@ -113,6 +115,25 @@ def bulk_insert_rows(
                     values.insert(0, ids[i])
                 copy.write_row(values)
     return ids
+
+
+def bulk_insert_instances(model: type[_M], rows: Sequence[dict[str, Any]]) -> list[_M]:
+    """``bulk_insert_rows`` with ids, then saved instances of the rows (built from positional values in field
+    order, as the ORM builds the instances it reads: by keyword, ~7 µs an instance, three times the cost)."""
+    ids = bulk_insert_rows(model, rows, returning_ids=True)
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    defaults = {f.attname: f.get_default() for f in meta.concrete_fields if f is not pk}
+    attnames = [f.attname for f in meta.concrete_fields]
+    pick = itemgetter(*attnames)
+    objs = []
+    for row, new_id in zip(rows, ids, strict=True):
+        obj = model(*pick({**defaults, **row, pk.attname: new_id}))
+        obj._state.adding = False
+        obj._state.db = connection.alias
+        objs.append(obj)
+    return objs
 
 
 def _new_ids(cursor: Any, table: str, column: str, count: int) -> list[Any]:

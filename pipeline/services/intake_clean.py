@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 from django.utils.translation import gettext as _
 
 from pipeline.services.deals import normalize_company_name
@@ -168,57 +168,87 @@ def payload_of(raw: Any) -> dict[str, Any]:
     return _storable_json(payload)
 
 
+def _email_is_valid(email: str) -> bool:
+    """What ``validate_email`` says about ``email``, asking it only when the quick check below does not pass.
+
+    The quick check is ``EmailValidator``'s own path for an address it accepts (length, ``@``, its user and
+    domain patterns), with the patterns compiled here once: the validator reaches them through lazy objects,
+    which cost ~4 µs an address (a third of a lead's validation)."""
+    if len(email) <= 320:
+        user, at, domain = email.rpartition("@")
+        if at and _EMAIL_USER_RE.match(user) and _EMAIL_DOMAIN_RE.match(domain):
+            return True
+    try:
+        validate_email(email)
+    except ValidationError:
+        return False
+    return True
+
+
+_EMAIL_USER_RE = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_EMAIL_DOMAIN_RE = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+_STRING_FIELDS = tuple((name, _MAX_LENGTH[name]) for name in LEAD_FIELDS if name != "amount")
+_CENT = Decimal("0.01")
+
+
 def clean_lead(raw: Any, *, index: int, source_default: str | None = None) -> tuple[Lead | None, dict[str, list[str]]]:
     """``(lead, {})`` when valid, else ``(None, field errors)``."""
     if not isinstance(raw, dict):
         return None, {"non_field_errors": [_("Each lead must be a JSON object.")]}
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
-    given: set[str] = set()
-    for name in LEAD_FIELDS:
-        value = raw.get(name)
-        if name == "source" and (value is None or value == "") and source_default:
-            value = source_default
+    get = raw.get
+    for name, max_length in _STRING_FIELDS:
+        if name == "currency":  # the fields are checked in LEAD_FIELDS order: "amount" comes before "currency"
+            amount = get("amount")
+            if amount is not None:
+                values["amount"] = amount
+        value = get(name)
         if value is None:
-            continue
-        if name == "amount":
-            values[name] = value
-            given.add(name)
-            continue
-        if name == "external_id" and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            errors[name] = [_("Must be a string.")]
-            continue
+            if name == "source" and source_default:
+                value = source_default
+            else:
+                continue
+        if type(value) is not str:
+            if name == "source" and value == "" and source_default:  # a str subclass equal to ""
+                value = source_default
+            elif name == "external_id" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            if not isinstance(value, str):
+                errors[name] = [_("Must be a string.")]
+                continue
+        elif name == "source" and value == "" and source_default:
+            value = source_default
         value = value.strip()
-        if _storable(value) != value:
+        if not (value.isascii() and "\x00" not in value) and _storable(value) != value:
             errors[name] = [_("Contains characters that cannot be stored (NUL or an unpaired surrogate).")]
             continue
-        if len(value) > _MAX_LENGTH[name]:
-            errors[name] = [_("Ensure this field has no more than %(max)d characters.") % {"max": _MAX_LENGTH[name]}]
+        if len(value) > max_length:
+            errors[name] = [_("Ensure this field has no more than %(max)d characters.") % {"max": max_length}]
             continue
-        if value == "" and name not in ("notes",):
+        if value == "" and name != "notes":
             continue
         values[name] = value
-        given.add(name)
+    given = set(values)
 
-    for name in ("source", "external_id"):
-        if name not in values and name not in errors:
-            errors[name] = [_("This field is required.")]
-    if "email" in values:
-        email = values["email"]
-        try:
-            validate_email(email)
-        except ValidationError:
-            errors["email"] = [_("Enter a valid email address.")]
-        else:
+    if "source" not in values and "source" not in errors:
+        errors["source"] = [_("This field is required.")]
+    if "external_id" not in values and "external_id" not in errors:
+        errors["external_id"] = [_("This field is required.")]
+    email = values.get("email")
+    if email is not None:
+        if _email_is_valid(email):
             local, _at, domain = email.rpartition("@")
             values["email"] = f"{local}@{domain.lower()}"
-    if "phone" in values and (not _PHONE_RE.match(values["phone"]) or sum(c.isdigit() for c in values["phone"]) < 5):
+        else:
+            errors["email"] = [_("Enter a valid email address.")]
+    phone = values.get("phone")
+    if phone is not None and (not _PHONE_RE.match(phone) or sum(map(str.isdigit, phone)) < 5):
         errors["phone"] = [_("Enter a phone number: digits, spaces, + ( ) - . / only, at least 5 digits.")]
-    if "currency" in values:
-        values["currency"] = values["currency"].upper()
-        if not _CURRENCY_RE.match(values["currency"]):
+    currency = values.get("currency")
+    if currency is not None:
+        values["currency"] = currency = currency.upper()
+        if not _CURRENCY_RE.match(currency):
             errors["currency"] = [_("Enter a three-letter ISO 4217 currency code, e.g. CNY or USD.")]
     if "amount" in values:
         amount, message = _clean_amount(values["amount"])
@@ -226,7 +256,7 @@ def clean_lead(raw: Any, *, index: int, source_default: str | None = None) -> tu
             errors["amount"] = [message]
         else:
             values["amount"] = amount
-    if not ({"company", "contact_name", "email"} & given) and not errors:
+    if not errors and "company" not in given and "contact_name" not in given and "email" not in given:
         errors["company"] = [_("Give at least a company, a contact name or an email.")]
     if errors:
         return None, errors
@@ -245,9 +275,10 @@ def _clean_amount(value: Any) -> tuple[Decimal | None, str]:
         return None, _("Enter a number.")
     if amount < 0 or amount > MAX_AMOUNT:
         return None, _("Enter an amount between 0 and %(max)s.") % {"max": MAX_AMOUNT}
-    if amount != amount.quantize(Decimal("0.01")):
+    cents = amount.quantize(_CENT)
+    if amount != cents:
         return None, _("Ensure that there are no more than 2 decimal places.")
-    return amount.quantize(Decimal("0.01")), ""
+    return cents, ""
 
 
 def default_currency() -> str:
