@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from pipeline.models import ENTRY_KINDS, Deal, Stage, StageTransition
+from pipeline.models import ENTRY_KINDS, Deal, LostReason, Stage, StageTransition
 from pipeline.selectors import deal_scope_q
 from salesladder.org.models import Team, User
 from targets.models import IncentiveTier, Quota
@@ -26,7 +26,7 @@ from targets.periods import Period, org_today
 from targets.quota_selectors import TierStanding, tier_standing, tiers_for
 from targets.selectors import sql
 from targets.selectors.funnel import end_of_day, scope_reps, window
-from targets.selectors.outcomes import stale_deals
+from targets.selectors.outcomes import Outcomes, StageWinRate, outcomes, stage_win_rates, stale_deals, weighted_pipeline
 from targets.selectors.results import AttainmentRow, StageFigures, attainment_row, build_stages
 from targets.selectors.scope import Scope
 
@@ -248,3 +248,33 @@ def drill_deals(
     outside = 0 if scope is None else behind.exclude(scope).count()
     deals = behind if scope is None else behind.filter(scope)
     return deals.select_related("account", "owner", "team").order_by("-updated_at", "-pk"), outside
+
+
+@dataclass(frozen=True)
+class TeamOutcomes:
+    """What the team's period closed (won, lost, win rate, why deals were lost) and what its open deals
+    are worth now, weighted by their rung's probability, by expected close month."""
+
+    outcomes: Outcomes
+    lost_reasons: list[tuple[str, int, float]]  # (label, deals, share of the lost), most frequent first
+    pipeline: list[tuple[date | None, Decimal]]  # (first day of the close month or None: no date, value)
+    pipeline_total: Decimal
+
+
+def team_outcomes(*, team: Team, period: Period) -> TeamOutcomes:
+    scope = Scope.for_team(team)
+    result = outcomes(scope=scope, period=period)
+    labels = {r.code: r.label for r in LostReason.objects.filter(code__in=list(result.lost_reasons))}
+    lost_total = sum(result.lost_reasons.values())
+    reasons = sorted(
+        ((labels.get(code, code), n, n / lost_total) for code, n in result.lost_reasons.items()),
+        key=lambda row: (-row[1], row[0]),
+    )
+    by_month = weighted_pipeline(scope=scope)
+    pipeline = [(date.fromisoformat(f"{m}-01") if m else None, v) for m, v in by_month.items()]
+    return TeamOutcomes(result, reasons, pipeline, sum(by_month.values(), Decimal("0.00")))
+
+
+def calibration() -> list[StageWinRate]:
+    """Each rung's observed win rate (organisation-wide) next to its configured probability."""
+    return stage_win_rates()

@@ -10,11 +10,16 @@ from salesladder.org.api.urls import router as org_router
 from targets.api.urls import router as targets_router
 
 # One index of every endpoint at /api/v1/ (each app router's own root view would list only its part).
-ENDPOINTS = {"me": "me", "funnel": "funnel", "attainment": "attainment", "planner": "planner"} | {
-    prefix: f"{basename}-list"
-    for router in (org_router, pipeline_router, targets_router, reviews_router)
-    for prefix, _viewset, basename in router.registry
-}
+ANALYTICS = ("funnel", "attainment", "planner", "outcomes", "pipeline-value", "stage-win-rates")
+ENDPOINTS = (
+    {"me": "me"}
+    | {name: name for name in ANALYTICS}
+    | {
+        prefix: f"{basename}-list"
+        for router in (org_router, pipeline_router, targets_router, reviews_router)
+        for prefix, _viewset, basename in router.registry
+    }
+)
 
 urlpatterns = [
     path("", APIRootView.as_view(api_root_dict=dict(sorted(ENDPOINTS.items()))), name="api-root"),

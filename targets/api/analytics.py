@@ -1,4 +1,5 @@
-"""``funnel/``, ``attainment/`` and ``planner/``: thin views over the computation services.
+"""``funnel/``, ``attainment/``, ``planner/``, ``outcomes/``, ``pipeline-value/`` and ``stage-win-rates/``:
+thin views over the computation services.
 
 The scope comes from ``?team=`` or ``?user=`` (neither: the organisation for admins, the caller
 otherwise) through ``Scope.from_params``, which answers 404 for a rep or team outside the caller's
@@ -7,20 +8,25 @@ scope. The current period is computed live; a past ``as_of`` reads the nightly s
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from pipeline.models import LostReason
 from salesladder.api.schema import ErrorSerializer
 from salesladder.errors import DomainError
 from salesladder.org.permissions import READ_SCOPES
 from targets.api import serializers as s
-from targets.periods import Period
+from targets.periods import Period, org_today
 from targets.planner import plan, plan_as_dict
 from targets.quota_selectors import quota_for
 from targets.selectors import Scope, attainment, funnel
+from targets.selectors.outcomes import WIN_RATE_DRIFT_POINTS, outcomes, stage_win_rates, weighted_pipeline
 
 BAD_INPUT = OpenApiResponse(ErrorSerializer, description="Invalid parameter: field-level messages in `errors`.")
 NOT_FOUND = OpenApiResponse(
@@ -93,3 +99,80 @@ class PlannerView(APIView):
                 raise DomainError({"signings": [message % {"scope": scope.label, "period": period.key}]})
         result = plan(scope=scope, signings=signings, periods_back=query.validated_data["periods_back"], period=period)
         return Response(s.PlanSerializer(plan_as_dict(result)).data)
+
+
+class OutcomesView(APIView):
+    """Deals won and lost in the period (by their owner at closing), won amount, win rate and the mix of
+    lost reasons (SPEC §3), computed live up to the end of ``as_of``."""
+
+    required_scopes = READ_SCOPES
+
+    @extend_schema(
+        tags=["analytics"],
+        operation_id="outcomes_retrieve",
+        parameters=[s.OutcomesQuerySerializer],
+        responses={200: s.OutcomesSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
+    )
+    def get(self, request: Request) -> Response:
+        query = s.OutcomesQuerySerializer(data=request.query_params)
+        scope, period = _scope_and_period(request, query)
+        as_of = min(query.validated_data.get("as_of") or org_today(), org_today())
+        result = outcomes(scope=scope, period=period, as_of=as_of)
+        reasons = LostReason.objects.filter(code__in=list(result.lost_reasons))
+        labels = {r.code: r.label for r in reasons}
+        body = {
+            "period": period.key,
+            "scope": _scope_dict(scope),
+            "as_of": as_of,
+            "won_count": result.won_count,
+            "won_amount": result.won_amount,
+            "lost_count": result.lost_count,
+            "win_rate": result.win_rate,
+            "lost_reasons": [
+                {"code": code, "label": labels.get(code, code), "deals": n}
+                for code, n in sorted(result.lost_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+            ],
+        }
+        return Response(s.OutcomesSerializer(body).data)
+
+
+class PipelineValueView(APIView):
+    """The scope's open deals now: Σ amount × stage probability by expected close month (SPEC §3)."""
+
+    required_scopes = READ_SCOPES
+
+    @extend_schema(
+        tags=["analytics"],
+        operation_id="pipeline_value_retrieve",
+        parameters=[s.ScopeQuerySerializer],
+        responses={200: s.PipelineValueSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
+    )
+    def get(self, request: Request) -> Response:
+        query = s.ScopeQuerySerializer(data=request.query_params)
+        s.validated(query)
+        scope = Scope.from_params(query.validated_data, viewer=request.user)  # type: ignore[arg-type]
+        by_month = weighted_pipeline(scope=scope)
+        body = {
+            "scope": _scope_dict(scope),
+            "months": [{"month": month or None, "weighted_amount": value} for month, value in by_month.items()],
+            "total": sum(by_month.values(), Decimal("0.00")),
+        }
+        return Response(s.PipelineValueSerializer(body).data)
+
+
+class StageWinRatesView(APIView):
+    """Each rung's observed win rate (organisation-wide: of the closed deals that reached it, the share won)
+    next to its configured probability, with a drift flag (SPEC §1)."""
+
+    required_scopes = READ_SCOPES
+
+    @extend_schema(
+        tags=["analytics"], operation_id="stage_win_rates_retrieve", responses={200: s.StageWinRatesSerializer}
+    )
+    def get(self, request: Request) -> Response:
+        body = {"drift_points": WIN_RATE_DRIFT_POINTS, "stages": [asdict(r) for r in stage_win_rates()]}
+        return Response(s.StageWinRatesSerializer(body).data)
+
+
+def _scope_dict(scope: Scope) -> dict[str, object]:
+    return {"type": scope.type, "id": scope.id, "label": scope.label}

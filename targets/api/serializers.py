@@ -397,3 +397,63 @@ class PlanSerializer(serializers.Serializer):
     needs = PlanNeedSerializer(many=True)
     ladder_flags = PlanFlagSerializer(many=True)
     warnings = PlanWarningSerializer(many=True)
+
+
+# --- outcomes, pipeline value, observed win rates -----------------------------------------------------
+
+
+class OutcomesQuerySerializer(serializers.Serializer):
+    period = PeriodKeyField(required=False, help_text=_("Default: the current month."))
+    team = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
+    )
+    user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
+    as_of = BoundedDateField(required=False, help_text=_("Count closings up to the end of this day; default: today."))
+
+
+class LostReasonCountSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
+    deals = serializers.IntegerField()
+
+
+class OutcomesSerializer(serializers.Serializer):
+    period = serializers.CharField()
+    scope = ScopeSerializer()
+    as_of = serializers.DateField()
+    won_count = serializers.IntegerField()
+    won_amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text=_("Contract amounts won."))
+    lost_count = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True, help_text=_("won / (won + lost); null when nothing closed"))
+    lost_reasons = LostReasonCountSerializer(many=True)
+
+
+class ScopeQuerySerializer(serializers.Serializer):
+    team = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
+    )
+    user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
+
+
+class PipelineMonthSerializer(serializers.Serializer):
+    month = serializers.CharField(allow_null=True, help_text=_("YYYY-MM of the expected close date; null: none set"))
+    weighted_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class PipelineValueSerializer(serializers.Serializer):
+    scope = ScopeSerializer()
+    months = PipelineMonthSerializer(many=True)
+    total = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class StageWinRateSerializer(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices)
+    configured_probability = serializers.IntegerField(help_text=_("Percent, as configured for the stage."))
+    observed = serializers.FloatField(allow_null=True, help_text=_("Won / closed among deals that reached the stage."))
+    closed_sample = serializers.IntegerField()
+    drift = serializers.BooleanField()
+
+
+class StageWinRatesSerializer(serializers.Serializer):
+    drift_points = serializers.IntegerField(help_text=_("Observed and configured further apart than this: drift."))
+    stages = StageWinRateSerializer(many=True)

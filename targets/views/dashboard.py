@@ -30,20 +30,23 @@ from salesladder.http import AuthedRequest
 from targets.dashboard import (
     STALE_LISTED,
     TeamDashboard,
+    calibration,
     drill_deals,
     team_dashboard,
     team_stale_deals,
+    team_outcomes,
     team_tiers,
     team_trend,
 )
 from targets.periods import Period, org_today
 from targets.selectors.funnel import scope_reps
+from targets.selectors.outcomes import WIN_RATE_DRIFT_POINTS
 from targets.selectors.results import PaceStatus
 from targets.selectors.scope import Scope
 from targets.views.common import TeamChoice, is_lead, period_options, pick_period, pick_team
 
 STAGES: list[str] = list(Stage.values)
-SECTIONS = ("trend", "stale", "tiers")
+SECTIONS = ("trend", "stale", "tiers", "outcomes", "calibration")
 EXPORTS = ("funnel", "attainment", "trend", "stale", "tiers")
 PACE_LABELS = {
     PaceStatus.ON_TRACK: gettext_lazy("On track"),
@@ -203,6 +206,11 @@ def _section_context(section: str, choice: TeamChoice, period: Period) -> dict[s
             "periods": [row.period.key for row in trend],
             "series": [{"name": labels[s], "data": [row.entered[s] for row in trend]} for s in STAGES],
         }
+    elif section == "outcomes":
+        context["result"] = team_outcomes(team=choice.team, period=period)
+    elif section == "calibration":
+        context["win_rates"] = calibration()
+        context["drift_points"] = WIN_RATE_DRIFT_POINTS
     elif section == "stale":
         deals = list(team_stale_deals(team=choice.team)[: STALE_LISTED + 1])
         context["stale_deals"] = deals[:STALE_LISTED]
@@ -220,7 +228,8 @@ def _section_context(section: str, choice: TeamChoice, period: Period) -> dict[s
 @login_required
 @require_GET
 def dashboard_section(request: AuthedRequest, section: str) -> HttpResponse:
-    """A part of the dashboard loaded after the page: ``trend``, ``stale`` or ``tiers``."""
+    """A part of the dashboard loaded after the page: ``trend``, ``stale``, ``tiers``, ``outcomes`` (won,
+    lost, win rate, lost reasons, weighted pipeline) or ``calibration`` (observed win rate per rung)."""
     if section not in SECTIONS or not is_lead(request):
         raise Http404
     choice = pick_team(request)

@@ -91,5 +91,19 @@ def test_the_api_root_lists_every_endpoint(client_for):
 
     assert response.status_code == 200
     index = response.json()
-    for name in ("me", "teams", "users", "deals", "leads", "webhooks", "periods", "targets", "funnel", "reviews"):
+    for name in (
+        "me",
+        "teams",
+        "users",
+        "deals",
+        "leads",
+        "webhooks",
+        "periods",
+        "targets",
+        "funnel",
+        "reviews",
+        "outcomes",
+        "pipeline-value",
+        "stage-win-rates",
+    ):
         assert index[name].startswith("http://testserver/api/v1/"), name

@@ -262,6 +262,60 @@ def test_tier_section_shows_reached_tier_and_gap(login, org):
     assert by_rep["bob"][3:] == ["", "Bronze", "1"]
 
 
+def test_outcomes_section_shows_win_rate_lost_reasons_and_weighted_pipeline(login, org):
+    from datetime import date
+    from decimal import Decimal
+
+    from pipeline.models import StageConfig
+    from pipeline.services import deal_lose
+    from tests.factories import lost_reason
+
+    make_deal(owner=org.alice, stage=Stage.SIGNING, contract_amount=Decimal("9500.00"))
+    for n, code in enumerate(["price", "price", "timing"]):
+        lost = make_deal(owner=org.bob, stage=Stage.CONTACT, title=f"Lost {n}")
+        deal_lose(deal=lost, reason=lost_reason(code), note="", actor=org.bob)
+    make_deal(
+        owner=org.alice, stage=Stage.NEGOTIATION, amount=Decimal("10000.00"), expected_close_date=date(2027, 1, 15)
+    )
+    make_deal(owner=org.dave, stage=Stage.NEGOTIATION, amount=Decimal("50000.00"))  # West: not East's pipeline
+    negotiation = StageConfig.objects.get(stage=Stage.NEGOTIATION).probability
+    client = login(org.manager)
+
+    html = client.get("/dashboard/section/outcomes/", {"team": org.east.pk}).content.decode()
+
+    assert 'data-testid="won">1<' in html
+    assert 'data-testid="lost">3<' in html
+    assert 'data-testid="win-rate">25 %<' in html
+    reasons = html[html.index('data-testid="lost-reasons"') :]
+    assert reasons.index("Price too high") < reasons.index("Bad timing")  # most frequent first
+    assert "67 %" in reasons
+    pipeline = html[html.index('data-testid="weighted-pipeline"') :]
+    assert "January 2027" in pipeline
+    weighted = 10000 * negotiation // 100
+    assert f'data-testid="pipeline-total">CN¥{weighted:,}<' in pipeline
+
+
+def test_calibration_section_flags_stages_whose_observed_win_rate_drifted(login, org):
+    from pipeline.models import StageConfig
+    from pipeline.services import deal_lose
+    from tests.factories import lost_reason
+
+    for _n in range(3):  # every deal that reached negotiation was won: observed 100 % against 60 %
+        make_deal(owner=org.alice, stage=Stage.SIGNING)
+    lost = make_deal(owner=org.bob, stage=Stage.PREP)
+    deal_lose(deal=lost, reason=lost_reason("price"), note="", actor=org.bob)
+    StageConfig.objects.filter(stage=Stage.PREP).update(probability=75)  # 3 won of 4 closed: in line
+    client = login(org.manager)
+
+    html = client.get("/dashboard/section/calibration/", {"team": org.east.pk}).content.decode()
+
+    rows = {row.split("</th>")[0].rsplit(">", 1)[-1]: row for row in html.split('<th scope="row">')[1:]}
+    assert 'data-testid="drift"' in rows["Negotiation &amp; follow-up"]
+    assert "100 %" in rows["Negotiation &amp; follow-up"]
+    assert "In line" in rows["Preparation (research)"]
+    assert "75 %" in rows["Preparation (research)"]
+
+
 def test_dashboard_query_count_does_not_grow_with_team_size(login, org, django_assert_max_num_queries):
     period = Period.current()
     reps = [rep(org.east, username=f"rep{i:02d}") for i in range(20)]
@@ -273,7 +327,7 @@ def test_dashboard_query_count_does_not_grow_with_team_size(login, org, django_a
     with django_assert_max_num_queries(12):
         response = client.get("/dashboard/", {"team": org.east.pk, "period": period.key})
     assert response.content.decode().count('data-testid="rep-rep') == 20
-    for section in ("trend", "stale", "tiers"):
+    for section in ("trend", "stale", "tiers", "outcomes", "calibration"):
         with django_assert_max_num_queries(12):
             assert client.get(f"/dashboard/section/{section}/", {"team": org.east.pk}).status_code == 200
 
