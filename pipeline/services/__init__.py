@@ -1,12 +1,11 @@
 """Every write to the pipeline, one module per aggregate; import from here."""
 
+from pipeline.services.activities import activity_complete, activity_log
 from pipeline.services.deals import (
     DEAL_EDITABLE_FIELDS,
     account_create,
     account_for_company,
     account_update,
-    activity_complete,
-    activity_log,
     contact_create,
     contact_update,
     deal_create,
