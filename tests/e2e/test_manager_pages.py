@@ -42,6 +42,8 @@ def _wait_for_dashboard(page) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_selector('[data-testid="trend-table"]')
     page.wait_for_selector('[data-testid="tiers"] table, [data-testid="tiers"] .empty-state')
     page.wait_for_selector('[data-testid="stale"] table, [data-testid="stale"] .empty-state')
+    page.wait_for_selector('[data-testid="outcomes"] [data-testid="outcome-figures"]')
+    page.wait_for_selector('[data-testid="calibration"] [data-testid="win-rates"]')
     page.wait_for_selector("#funnel-chart svg")
     page.wait_for_load_state("networkidle")
 
