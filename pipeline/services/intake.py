@@ -315,6 +315,11 @@ def _plan(leads: list[Lead], ctx: _Context) -> _Plan:
         message = _("A deal with this source and external id belongs to a team outside your reach; not changed.")
         fail(next(lead for lead in leads if lead.index == index), {"external_id": [message]})
     leads = [lead for lead in leads if lead.index not in results]
+    for lead in leads:
+        if lead.key not in existing and not ({"company", "contact_name", "email"} & lead.given):
+            # a new deal needs something to be called by; an update may send just the fields that changed
+            fail(lead, {"company": [_("Give at least a company, a contact name or an email.")]})
+    leads = [lead for lead in leads if lead.index not in results]
     new = [lead for lead in leads if lead.key not in existing]
     updates = [lead for lead in leads if lead.key in existing]
 

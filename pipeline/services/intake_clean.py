@@ -256,8 +256,6 @@ def clean_lead(raw: Any, *, index: int, source_default: str | None = None) -> tu
             errors["amount"] = [message]
         else:
             values["amount"] = amount
-    if not errors and "company" not in given and "contact_name" not in given and "email" not in given:
-        errors["company"] = [_("Give at least a company, a contact name or an email.")]
     if errors:
         return None, errors
     values.setdefault("currency", "")

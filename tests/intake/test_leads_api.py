@@ -70,6 +70,33 @@ def test_resending_a_changed_lead_updates_the_same_deal(org):
     assert deal.transitions.count() == 1  # an update is not a stage change
 
 
+def test_an_update_may_send_only_what_changed_but_a_new_lead_needs_a_name(org):
+    """SPEC §7 requires only source and external_id. An update of a known lead may carry just its new
+    amount; a lead that would create a deal needs a company, contact name or e-mail to be called by."""
+    client = TokenClient(org.manager, team=org.east)
+    client.post(lead(1, amount="2000.00"))
+    known = Deal.objects.get()
+
+    response = client.post(
+        {
+            "leads": [
+                {"source": "webform", "external_id": "L-1", "amount": "3000"},
+                {"source": "webform", "external_id": "L-2", "phone": "+86 21 5555 0101"},
+            ]
+        }
+    )
+
+    first, second = response.json()["results"]
+    assert (first["status"], first["deal"]) == ("updated", known.pk)
+    known.refresh_from_db()
+    assert str(known.amount) == "3000.00"
+    assert known.account.name == "Company 1 Ltd"  # fields not sent are left alone
+    assert second["status"] == "error"
+    assert second["errors"] == {"company": ["Give at least a company, a contact name or an email."]}
+    assert IntakeRecord.objects.get(status="error").external_id == "L-2"
+    assert Deal.objects.count() == 1
+
+
 def test_a_lead_repeated_inside_one_batch_makes_one_deal(org):
     client = TokenClient(org.manager, team=org.east)
 
