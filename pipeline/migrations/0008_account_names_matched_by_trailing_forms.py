@@ -8,7 +8,7 @@ BATCH = 2000
 
 
 def recompute(apps, schema_editor):
-    from pipeline.services.deals import normalize_company_name
+    from pipeline.services.accounts import normalize_company_name
 
     Account = apps.get_model("pipeline", "Account")
     changed = []

@@ -1,20 +1,22 @@
 """Every write to the pipeline, one module per aggregate; import from here."""
 
-from pipeline.services.activities import activity_complete, activity_log
-from pipeline.services.deals import (
-    DEAL_EDITABLE_FIELDS,
+from pipeline.services.accounts import (
     account_create,
     account_for_company,
     account_update,
     contact_create,
     contact_update,
+    normalize_company_name,
+)
+from pipeline.services.activities import activity_complete, activity_log
+from pipeline.services.deals import (
+    DEAL_EDITABLE_FIELDS,
     deal_create,
     deal_lose,
     deal_move,
     deal_reopen,
     deal_update,
     gate_errors,
-    normalize_company_name,
 )
 
 __all__ = [

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
 from django.utils.translation import gettext as _
 
-from pipeline.services.deals import normalize_company_name
+from pipeline.services.accounts import normalize_company_name
 
 LEAD_FIELDS = (
     "source",
