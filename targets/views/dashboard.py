@@ -33,8 +33,8 @@ from targets.dashboard import (
     calibration,
     drill_deals,
     team_dashboard,
-    team_stale_deals,
     team_outcomes,
+    team_stale_deals,
     team_tiers,
     team_trend,
 )
