@@ -289,12 +289,15 @@ class StandingsSerializer(serializers.Serializer):
 # --- analytics ---------------------------------------------------------------------------------
 
 
-class AnalyticsQuerySerializer(serializers.Serializer):
-    period = PeriodKeyField(required=False, help_text=_("Default: the current month."))
+class ScopeQuerySerializer(serializers.Serializer):
     team = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
     )
     user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
+
+
+class AnalyticsQuerySerializer(ScopeQuerySerializer):
+    period = PeriodKeyField(required=False, help_text=_("Default: the current month."))
     as_of = BoundedDateField(
         required=False, help_text=_("A past day reads that day's nightly snapshot; default: live, today.")
     )
@@ -402,12 +405,7 @@ class PlanSerializer(serializers.Serializer):
 # --- outcomes, pipeline value, observed win rates -----------------------------------------------------
 
 
-class OutcomesQuerySerializer(serializers.Serializer):
-    period = PeriodKeyField(required=False, help_text=_("Default: the current month."))
-    team = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
-    )
-    user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
+class OutcomesQuerySerializer(AnalyticsQuerySerializer):
     as_of = BoundedDateField(required=False, help_text=_("Count closings up to the end of this day; default: today."))
 
 
@@ -426,13 +424,6 @@ class OutcomesSerializer(serializers.Serializer):
     lost_count = serializers.IntegerField()
     win_rate = serializers.FloatField(allow_null=True, help_text=_("won / (won + lost); null when nothing closed"))
     lost_reasons = LostReasonCountSerializer(many=True)
-
-
-class ScopeQuerySerializer(serializers.Serializer):
-    team = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
-    )
-    user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
 
 
 class PipelineMonthSerializer(serializers.Serializer):

@@ -332,25 +332,38 @@ def test_a_subscription_whose_host_later_points_inside_is_not_called(
     assert "not a public address" in delivery.error
 
 
+def _fake_dns(monkeypatch, answer) -> list[str]:  # type: ignore[no-untyped-def]
+    """``hooks.example`` resolves to ``answer(n)`` at its n-th look-up (1, 2, …; an exception is raised);
+    other names as usual. Returns the list of look-ups of it, growing as they happen."""
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def resolve(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host != "hooks.example":
+            return real_getaddrinfo(host, *args, **kwargs)
+        lookups.append(host)
+        return real_getaddrinfo(answer(len(lookups)), *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return lookups
+
+
+def _second_lookup_fails(n: int) -> str:
+    import socket
+
+    if n > 1:  # a second look-up would be sent somewhere else
+        raise socket.gaierror(socket.EAI_NONAME, "rebound")
+    return "127.0.0.1"
+
+
 def test_a_named_host_is_called_once_resolved_under_its_own_name(
     org, receiver, monkeypatch, django_capture_on_commit_callbacks
 ):
     """The host is resolved once per attempt (a later look-up would fail here) and called at that address,
     under the URL's host name."""
-    import socket
-
-    real_getaddrinfo = socket.getaddrinfo
-    answers: list[str] = []
-
-    def rebinding(host, *args, **kwargs):
-        if host != "hooks.example":
-            return real_getaddrinfo(host, *args, **kwargs)
-        answers.append(host)
-        if len(answers) > 1:  # a second look-up would be sent somewhere else
-            raise socket.gaierror(socket.EAI_NONAME, "rebound")
-        return real_getaddrinfo("127.0.0.1", *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    answers = _fake_dns(monkeypatch, _second_lookup_fails)
     port = receiver.url.split(":")[2].split("/")[0]
     webhook_subscription_create(
         url=f"http://hooks.example:{port}/hooks/salesladder", events=["deal.created"], secret=SECRET, actor=None
@@ -372,23 +385,12 @@ def test_a_rebinding_dns_answer_after_the_check_is_never_called(
 ):
     """The check sees a public address; a second look-up would answer loopback (where the receiver stands
     in for an internal service). The host is looked up once, so the internal service is never called."""
-    import socket
-
-    real_getaddrinfo = socket.getaddrinfo
-    answers: list[str] = []
-
-    def rebinding(host, *args, **kwargs):
-        if host != "hooks.example":
-            return real_getaddrinfo(host, *args, **kwargs)
-        answers.append(host)
-        return real_getaddrinfo("93.184.215.14" if len(answers) == 1 else "127.0.0.1", *args, **kwargs)
-
     port = receiver.url.split(":")[2].split("/")[0]
     webhook_subscription_create(
         url=f"http://hooks.example:{port}/hooks/salesladder", events=["deal.created"], secret=SECRET, actor=None
     )
     settings.SALESLADDER_WEBHOOK_ALLOW_PRIVATE = False
-    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    answers = _fake_dns(monkeypatch, lambda n: "93.184.215.14" if n == 1 else "127.0.0.1")
     monkeypatch.setattr(webhook_services, "TIMEOUT_SECONDS", 0.5)  # the public address does not answer here
     monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 1)
 
