@@ -246,6 +246,19 @@ class NightlyOpenTotal(models.Model):
         return f"open deals {self.owner_id}/{self.team_id} {self.month or '-'}"
 
 
+class NightlyLedgerState(models.Model):
+    """Which nightly ledgers hold a complete build (a row per ledger, written with the build). On PostgreSQL
+    the open-deal ledger, its totals and this table are UNLOGGED (no WAL: rebuilding them is ~2× cheaper),
+    so a crash or a fail-over empties all three at once; a missing row makes the next run rebuild that
+    ledger instead of adding to it."""
+
+    key = models.CharField(max_length=40, primary_key=True)
+    built_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} built {self.built_at:%Y-%m-%d %H:%M}"
+
+
 class NightlyInvalidation(models.Model):
     """Nightly bookkeeping values: counters of changes an incremental run cannot see (deleted deals: a run
     whose counter differs from the previous run's is full) and the as-of day (ordinal) the closed-deal

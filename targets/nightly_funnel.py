@@ -22,7 +22,7 @@ from django.utils import timezone
 from targets import nightly_medians
 from targets.models import FunnelSnapshot, ScopeType
 from targets.periods import Period
-from targets.selectors import nightly_sql
+from targets.selectors import nightly_delta, nightly_sql
 from targets.selectors.funnel import STAGES, end_of_day, window
 from targets.selectors.sql import _run
 
@@ -50,7 +50,7 @@ def previous_rows(period: Period, as_of: date) -> dict[Key, Previous]:
 
 
 def _histograms(previous: Mapping[Key, Previous]) -> nightly_medians.Histograms:
-    return {key: {int(b): int(n) for b, n in orjson.loads(p.histogram).items()} for key, p in previous.items()}
+    return {key: {int(b): n for b, n in orjson.loads(p.histogram).items()} for key, p in previous.items()}
 
 
 def funnel_period(
@@ -63,9 +63,11 @@ def funnel_period(
     quotas: Mapping[Key, int],
     prev: tuple[date, int] | None,
     filled: nightly_sql.Filled,
+    hist: nightly_delta.NightHistories | None = None,
 ) -> tuple[int, str]:
     """Upsert the rows of one period as of the end of ``as_of`` for the scopes ``keys(extra reps)``;
-    ``prev`` = (as-of day, transition watermark) of the run to build on. Returns (rows, mode)."""
+    ``prev`` = (as-of day, transition watermark) of the run to build on, ``hist`` the night's histories
+    since it (needed with ``prev``). Returns (rows, mode)."""
     start, cutoff = window(period, as_of)
     reached_by = end_of_day(as_of)
     previous = previous_rows(period, prev[0]) if prev else {}
@@ -73,10 +75,11 @@ def funnel_period(
     kept_histograms = False
     if previous:
         assert prev is not None
+        assert hist is not None
         prev_cutoff = end_of_day(prev[0])
         since: dict[str, Any] = {"max_id": prev[1], "prev_cutoff": prev_cutoff}
-        entered = nightly_sql.entered_delta_all(closure, start=start, cutoff=cutoff, **since)
-        cohort = nightly_sql.cohort_delta_all(closure, start=start, cutoff=cutoff, reached_by=reached_by, **since)
+        entered = nightly_delta.entered_delta_all(closure, hist=hist, start=start, cutoff=cutoff)
+        cohort = nightly_delta.cohort_delta_all(closure, hist=hist, start=start, cutoff=cutoff, reached_by=reached_by)
         rewritten = bool(filled.count and filled.low and filled.high and filled.low < cutoff and filled.high >= start)
         if rewritten or nightly_sql.exits_fresh(start=start, cutoff=cutoff, **since):
             new = nightly_sql.stay_histograms(closure, start=start, cutoff=cutoff, new_since=(prev[1], prev_cutoff))

@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from pipeline.models import Deal, StageConfig, StageTransition
-from targets.models import NightlyInvalidation, NightlyOpenDeal, NightlyOpenTotal
+from targets.models import NightlyInvalidation, NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal
 from targets.selectors.nightly_sql import _materialized, keyed_union, run_planned
 from targets.selectors.sql import _month, _run, db_dt, group_teams
 
@@ -32,6 +32,9 @@ SC = StageConfig._meta.db_table
 T = StageTransition._meta.db_table
 L = NightlyOpenDeal._meta.db_table
 TOT = NightlyOpenTotal._meta.db_table
+STATE = NightlyLedgerState._meta.db_table
+L_PKEY = f"{L}_pkey"  # PostgreSQL's name for the primary key (Django's migration created it so)
+OPEN_LEDGER = "open_deals"
 
 # Deals updated up to this long before a run's start (or before the oldest transaction open then) are read
 # again by the next run: an edit stamped ``updated_at`` before the run read the changed deals may commit
@@ -42,11 +45,13 @@ LEDGER_COLUMNS = "deal_id, owner_id, team_id, month, units, is_stale"
 DELETED_DEALS = "deleted_deals"
 
 
-def _open_rows(where: str = "") -> str:
-    """The ledger rows of the open deals now (``where`` narrows them): one per deal."""
+def _open_rows(where: str = "", ids: str = "") -> str:
+    """The ledger rows of the open deals now (``where`` narrows them; ``ids``: only the deals whose ids the
+    CTE of that name lists, looked up by primary key): one per deal."""
+    deals = f"{ids} i JOIN {D} d ON d.id = i.id" if ids else f"{D} d"
     return f"""SELECT d.id, d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, '') AS month,
                CAST(ROUND(COALESCE(d.amount, 0) * 100) AS BIGINT) * sc.probability AS units, d.is_stale
-            FROM {D} d JOIN {SC} sc ON sc.stage = d.stage WHERE d.status = 'open' {where}"""
+            FROM {deals} JOIN {SC} sc ON sc.stage = d.stage WHERE d.status = 'open' {where}"""
 
 
 def _ids(ids: Sequence[int]) -> tuple[str, Any]:
@@ -66,20 +71,33 @@ def id_rows(ids: Sequence[int]) -> tuple[str, Any]:
 
 
 def rebuild() -> None:
-    """The ledger and its totals from scratch (full runs): one pass over the open deals."""
+    """The ledger and its totals from scratch (full runs): one pass over the open deals. On PostgreSQL the
+    ledger is filled without its primary key, which is then built in one sort (about half the cost of
+    inserting 480 k ids into the index in table order); the state row says the build is complete."""
+    pg = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"TRUNCATE {L}, {TOT}")
+        if pg:
+            cursor.execute(f"TRUNCATE {L}, {TOT}, {STATE}")
+            cursor.execute(f"ALTER TABLE {L} DROP CONSTRAINT {L_PKEY}")
         else:
-            cursor.execute(f"DELETE FROM {L}")
-            cursor.execute(f"DELETE FROM {TOT}")
+            for table in (L, TOT, STATE):
+                cursor.execute(f"DELETE FROM {table}")
         cursor.execute(f"INSERT INTO {L} ({LEDGER_COLUMNS}) {_open_rows()}", [])
+        if pg:
+            cursor.execute(f"ALTER TABLE {L} ADD CONSTRAINT {L_PKEY} PRIMARY KEY (deal_id)")
         cursor.execute(
             f"""INSERT INTO {TOT} (owner_id, team_id, month, units, deals, stale)
                 SELECT owner_id, team_id, month, SUM(units), COUNT(*), SUM(CASE WHEN is_stale THEN 1 ELSE 0 END)
                 FROM {L} GROUP BY owner_id, team_id, month""",
             [],
         )
+    NightlyLedgerState.objects.create(key=OPEN_LEDGER, built_at=timezone.now())
+
+
+def is_complete() -> bool:
+    """Whether the ledger holds a complete build (its state row exists: a crash empties the UNLOGGED ledger,
+    its totals and the state together)."""
+    return NightlyLedgerState.objects.filter(key=OPEN_LEDGER).exists()
 
 
 def since_mark() -> datetime:
@@ -99,6 +117,11 @@ def changed_deals(*, since: datetime, max_id: int) -> list[int]:
     """Deals updated at or after ``since`` or with a transition above ``max_id`` (two index ranges)."""
     sql = f"SELECT id FROM {D} WHERE updated_at >= %s UNION SELECT deal_id FROM {T} WHERE id > %s"
     return [int(r[0]) for r in _run(sql, [db_dt(since), max_id])]
+
+
+# planner settings for joins of a few thousand ids to tables of ~500 k rows: the planner cannot tell how
+# many ids a parameter holds, and a hash or merge join (or a bitmap of every open deal) looks cheaper
+BY_ID = {"enable_seqscan": "off", "enable_bitmapscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
 
 
 def apply(ids: Sequence[int]) -> None:
@@ -123,16 +146,24 @@ def apply(ids: Sequence[int]) -> None:
     gone = f"DELETE FROM {L} WHERE deal_id {match} AND deal_id NOT IN (SELECT id FROM cur)"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # one statement: the totals, the ledger's new rows and its closed deals read the same snapshot
-            # index look-ups of the ledger by id, never a pass over it (its 480 k rows would look cheaper)
+            # one statement: the totals, the ledger's new rows and its closed deals read the same snapshot;
+            # the deals and the ledger rows by primary key, never a pass; the ids passed once; ledger rows
+            # that did not change are not rewritten
+            differs = f"""({L}.owner_id, {L}.team_id, {L}.month, {L}.units, {L}.is_stale) IS DISTINCT FROM
+                (excluded.owner_id, excluded.team_id, excluded.month, excluded.units, excluded.is_stale)"""
             run_planned(
-                f"""WITH cur AS MATERIALIZED ({_open_rows(f"AND d.id {match}")}),
-                    old AS MATERIALIZED ({old_rows}),
-                    gone AS ({gone}), put AS ({put}), delta AS ({delta})
+                f"""WITH ids AS MATERIALIZED (SELECT DISTINCT unnest(%s::bigint[]) AS id),
+                    cur AS MATERIALIZED ({_open_rows(ids="ids")}),
+                    old AS MATERIALIZED (
+                        SELECT l.deal_id, l.owner_id, l.team_id, l.month, l.units, l.is_stale
+                        FROM ids i JOIN {L} l ON l.deal_id = i.id),
+                    gone AS (DELETE FROM {L} WHERE deal_id = ANY(ARRAY(
+                        SELECT deal_id FROM old EXCEPT SELECT id FROM cur))),
+                    put AS ({put} WHERE {differs}), delta AS ({delta})
                     {upsert_totals}""",
-                [param, param, param],
+                [param],
                 fetch=False,
-                enable_seqscan="off",
+                **BY_ID,
             )
         else:  # SQLite transactions are serialisable: the same reads in three statements
             cur = f"cur AS ({_open_rows(f'AND d.id {match}')})"

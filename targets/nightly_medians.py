@@ -22,13 +22,21 @@ Group = tuple[str, int, str]  # scope type, scope id, stage
 Histograms = dict[Group, dict[int, int]]
 
 
-def _rank_in_bucket(histogram: Mapping[int, int], rank: int) -> tuple[int, int]:
-    """(bucket, rank within the bucket) of the ``rank``-th shortest stay (1-based)."""
+def _ranks_in_buckets(histogram: Mapping[int, int], ranks: Sequence[int]) -> list[tuple[int, int]]:
+    """(bucket, rank within the bucket) of each of the ``ranks``-th shortest stays (1-based, ascending): one
+    walk over the sorted buckets."""
+    found = []
+    wanted = iter(ranks)
+    rank = next(wanted, None)
     seen = 0
     for bucket in sorted(histogram):
-        if seen + histogram[bucket] >= rank:
-            return bucket, rank - seen
-        seen += histogram[bucket]
+        count = histogram[bucket]
+        while rank is not None and seen + count >= rank:
+            found.append((bucket, rank - seen))
+            rank = next(wanted, None)
+        if rank is None:
+            return found
+        seen += count
     raise ValueError("rank beyond the histogram")
 
 
@@ -41,7 +49,7 @@ def medians(
     for group, histogram in histograms.items():
         n = sum(histogram.values())
         if n > 0:
-            middles[group] = [_rank_in_bucket(histogram, r) for r in sorted({(n + 1) // 2, (n + 2) // 2})]
+            middles[group] = _ranks_in_buckets(histogram, sorted({(n + 1) // 2, (n + 2) // 2}))
     wanted = sorted({(*group, bucket, k) for group, pairs in middles.items() for bucket, k in pairs})
     days = nightly_sql.stays_at_ranks(closure, start=start, cutoff=cutoff, wanted=wanted)
     result = {}
@@ -70,17 +78,22 @@ def plus(
     seen_until: datetime,
 ) -> Histograms:
     """The previous run's histograms + the exits new to it + the moves it had seen (in its window
-    ``[start, seen_until)``) whose stay has since been rewritten: out of the old bucket, into the new."""
-    result: Histograms = {group: dict(h) for group, h in previous.items()}
+    ``[start, seen_until)``) whose stay has since been rewritten: out of the old bucket, into the new.
+    ``previous`` (parsed for this run) is added to in place and returned."""
+    result = previous
+    for group, histogram in new.items():
+        target = result.get(group)
+        if target is None:
+            result[group] = dict(histogram)
+            continue
+        for bucket, n in histogram.items():
+            target[bucket] = target.get(bucket, 0) + n
 
     def add(group: Group, bucket: int | None, n: int) -> None:
         if bucket is not None:
             histogram = result.setdefault(group, {})
             histogram[bucket] = histogram.get(bucket, 0) + n
 
-    for group, histogram in new.items():
-        for bucket, n in histogram.items():
-            add(group, bucket, n)
     for move in rewritten:  # only moves written into the past make these: a handful, not the night's exits
         if not start <= move.occurred_at < seen_until:
             continue

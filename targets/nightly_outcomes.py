@@ -22,6 +22,7 @@ from django.db import connection
 
 from targets.models import NightlyClosedDeal, NightlyInvalidation
 from targets.nightly_ledger import id_rows
+from targets.selectors.nightly_delta import NightHistories
 from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union, run_hashed
 from targets.selectors.sql import ENTRY_SQL, LR, D, T, _run, db_dt, group_teams
 
@@ -57,7 +58,7 @@ def _exec(sql: str, params: Sequence[Any]) -> None:
         cursor.execute(sql, params)
 
 
-def _src(where: str) -> str:
+def _src(where: str, table: str = T) -> str:
     """The period's closings (alias t, narrowed by ``where``) with each deal's values now (``amount``,
     ``code``) and as counted (the ledger: ``old_amount``, ``old_code``): index look-ups per closing (the
     ledger's as scalar subqueries, whatever its statistics say), so no later join depends on the planner's
@@ -69,7 +70,7 @@ def _src(where: str) -> str:
                    THEN 1 ELSE 0 END AS old, COALESCE(d.contract_amount, d.amount, 0) AS amount,
                    CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code,
                    {old}
-            FROM {T} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
+            FROM {table} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
             WHERE {where} AND {CLOSING} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
 
 
@@ -140,24 +141,22 @@ def delta(
     period: str,
     start: datetime,
     cutoff: datetime,
+    hist: NightHistories,
     changed: Sequence[int],
-    max_id: int,
-    prev_cutoff: datetime,
 ) -> Outcomes:
-    """What the period's figures gained since the previous run (watermark ``max_id``, as-of day ending
-    ``prev_cutoff``): for the deals in ``changed`` and those with a closing new to it, now − then, per scope.
-    Their ledger rows take the values now, in the same statement on PostgreSQL."""
+    """What the period's figures gained since the previous run (``hist``: the night's histories since it):
+    for the deals in ``changed`` and those with a closing new to it, now − then, per scope. Their ledger
+    rows take the values now, in the same statement on PostgreSQL."""
     g = group_teams(closure)
     listed, ids = id_rows(changed)
     window = "t.occurred_at >= %s AND t.occurred_at < %s"
-    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""  # the new ids alone (see changed_deals_sql)
     fresh = f"""changed AS (
-            SELECT t.deal_id FROM (SELECT * FROM {T} WHERE id > %s{fence}) t WHERE {CLOSING} AND {window}
-            UNION SELECT t.deal_id FROM {T} t WHERE {CLOSING} AND {window}
+            SELECT t.deal_id FROM {hist.table} t WHERE {CLOSING} AND {window} AND (t.id > %s OR t.occurred_at >= %s)
             UNION {listed})"""
-    fresh_params = [max_id, db_dt(start), db_dt(cutoff), db_dt(max(start, prev_cutoff)), db_dt(cutoff), ids]
-    src_params = [max_id, db_dt(prev_cutoff), period, period, db_dt(start), db_dt(cutoff)]
-    src = _src(f"t.deal_id {in_ids('SELECT deal_id FROM changed')}")
+    prev_cutoff = hist.prev_cutoff
+    fresh_params = [db_dt(start), db_dt(cutoff), hist.max_id, db_dt(max(start, prev_cutoff)), ids]
+    src_params = [hist.max_id, db_dt(prev_cutoff), period, period, db_dt(start), db_dt(cutoff)]
+    src = _src("t.deal_id IN (SELECT deal_id FROM changed)", table=hist.table)
     ctes = [fresh, src, keyed_union("src", KEYED), PER_DEAL]
     params = [*g.cte_params, *fresh_params, *src_params]
     if connection.vendor == "postgresql":

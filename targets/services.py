@@ -34,7 +34,7 @@ from salesladder.org.models import Membership, Role, Team
 from targets import nightly_funnel, nightly_ledger, nightly_outcomes
 from targets.models import NightlyRun, Quota, ScopeSnapshot, ScopeType
 from targets.periods import Period, PeriodKind, org_today
-from targets.selectors import nightly_sql
+from targets.selectors import nightly_delta, nightly_sql
 from targets.selectors.funnel import STAGES, end_of_day, window
 from targets.selectors.quotas import org_quotas, team_quotas, user_quotas
 from targets.selectors.scope import ORG_SCOPE_ID
@@ -169,7 +169,13 @@ class PreviousRun:
 
 
 def _funnel_period(
-    *, period: Period, as_of: date, u: Universe, prev: PreviousRun | None, filled: nightly_sql.Filled
+    *,
+    period: Period,
+    as_of: date,
+    u: Universe,
+    prev: PreviousRun | None,
+    filled: nightly_sql.Filled,
+    hist: nightly_delta.NightHistories | None,
 ) -> tuple[int, str]:
     """Upsert the FunnelSnapshot rows of one period as of the end of ``as_of``; returns (rows, mode).
     See ``targets.nightly_funnel``."""
@@ -182,6 +188,7 @@ def _funnel_period(
         quotas=_quotas(period, u),
         prev=(prev.as_of, prev.max_id) if prev else None,
         filled=filled,
+        hist=hist,
     )
 
 
@@ -219,7 +226,7 @@ def _open_state(
         "max_id": StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0,
     }
     changed: list[int] | None = None
-    if full or previous is None:
+    if full or previous is None or not nightly_ledger.is_complete():
         nightly_ledger.rebuild()
         mark["mode"] = "full"
     else:
@@ -246,6 +253,7 @@ def _scope_period(
     state: OpenState,
     prev: PreviousRun | None,
     changed: list[int] | None,
+    hist: nightly_delta.NightHistories | None,
 ) -> tuple[int, str]:
     """Outcomes and lost reasons of the period (``targets.nightly_outcomes``: from scratch, or the previous
     run's figures + what the deals changed since count now minus then) and the open-deal figures."""
@@ -257,14 +265,9 @@ def _scope_period(
     if previous:
         assert prev is not None
         assert changed is not None
+        assert hist is not None
         found = nightly_outcomes.delta(
-            u.closure,
-            period=period.key,
-            start=start,
-            cutoff=cutoff,
-            changed=changed,
-            max_id=prev.max_id,
-            prev_cutoff=end_of_day(prev.as_of),
+            u.closure, period=period.key, start=start, cutoff=cutoff, hist=hist, changed=changed
         )
         outcomes, reasons = _plus(previous, found)
         mode = "incremental"
@@ -376,29 +379,43 @@ def snapshots_compute(
     stats: dict[str, Any] = {"periods": {}, "outcomes": {}, "funnel_rows": 0, "scope_rows": 0, "timings": {}}
     stats["universe"] = signature
     clock = _time.monotonic()
-    filled = nightly_sql.stays_fill(seen_up_to=prev.max_id if prev else 0, check_after=_last_fill_watermark())
-    stats["stays_filled"] = filled.count
-    stats["timings"]["stays"] = round(_time.monotonic() - clock, 3)
-    clock = _time.monotonic()
     before = _ledger_mark()
     state, stats["ledger"], changed = _open_state(u, as_of=as_of, full=prev is None, previous=before)
     if prev is None or nightly_outcomes.ledger_as_of() != prev.as_of:
         changed = None  # the closed-deal ledger holds the values of another day's run: outcomes from scratch
     stats["timings"]["open_deals"] = round(_time.monotonic() - clock, 3)
+    clock = _time.monotonic()
+    check_after = _last_fill_watermark()
+    hist = None
+    if prev is not None:
+        # the stays check and every period's deltas read the night's histories, copied once (with the deals
+        # changed since, whose outcome values the delta compares with the ledger's)
+        hist = nightly_delta.NightHistories.build(
+            max_id=prev.max_id, prev_cutoff=end_of_day(prev.as_of), deals=changed or [], moves_after=check_after
+        )
+        stats["timings"]["histories"] = round(_time.monotonic() - clock, 3)
+        clock = _time.monotonic()
+    filled = nightly_sql.stays_fill(
+        seen_up_to=prev.max_id if prev else 0, check_after=check_after, hist=hist.table if hist else None
+    )
+    stats["stays_filled"] = filled.count
+    stats["timings"]["stays"] = round(_time.monotonic() - clock, 3)
     for period in periods:
         clock = _time.monotonic()
-        n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev, filled=filled)
+        n, mode = _funnel_period(period=period, as_of=as_of, u=u, prev=prev, filled=filled, hist=hist)
         stats["funnel_rows"] += n
         stats["timings"][f"{period.key} funnel"] = round(_time.monotonic() - clock, 3)
         clock = _time.monotonic()
         n, stats["outcomes"][period.key] = _scope_period(
-            period=period, as_of=as_of, u=u, state=state, prev=prev, changed=changed
+            period=period, as_of=as_of, u=u, state=state, prev=prev, changed=changed, hist=hist
         )
         stats["scope_rows"] += n
         stats["timings"][f"{period.key} scope"] = round(_time.monotonic() - clock, 3)
         stats["periods"][period.key] = mode
         if progress:
             progress(period.key)
+    if hist is not None:  # (an error rolls the table back with the transaction; the next build drops one left)
+        hist.drop()
     if prev is None and every_period:  # a full run: the closed-deal ledger keeps the snapshotted periods only
         nightly_outcomes.prune([p.key for p in periods])
     nightly_outcomes.set_ledger_as_of(as_of)
@@ -430,7 +447,8 @@ def stale_flags_update(*, as_of: date | None = None) -> int:
         awake |= Q(status=DealStatus.OPEN, stage=stage, clock__gte=cutoff)
     flipped = _set_stale(deals.filter(quiet, status=DealStatus.OPEN, is_stale=False), True) if cutoffs else []
     flipped += _set_stale(deals.filter(awake, is_stale=True), False)
-    if flipped and _ledger_mark() is not None:  # the open-deal ledger follows the flags (no updated_at here)
+    if flipped and _ledger_mark() is not None and nightly_ledger.is_complete():
+        # the open-deal ledger follows the flags (no updated_at here); an incomplete one is rebuilt by the run
         nightly_ledger.apply(flipped)
     return len(flipped)
 

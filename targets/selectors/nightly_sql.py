@@ -4,9 +4,9 @@ Each query reads its rows once and keys them three ways (rep = owner then, every
 team then, org = 0) through ``keyed_union``; results are ``{(scope_type, scope_id, ...): value}``.
 Counting rules are those of ``targets.selectors.sql`` (SPEC §3, docs/counting.md).
 
-Incremental runs (``*_delta``) read only the histories of the deals with a transition the previous run
-did not see: id above its watermark, or occurring after its as-of day. Both are index range scans (the
-primary key, the entry index), never a pass over the period.
+Incremental runs read only what is new to the previous run: the entered/cohort deltas the night's histories
+(``targets.selectors.nightly_delta``), the new exits and ``exits_fresh`` index ranges (primary key, time
+index), never a pass over the period.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from pipeline.models.core import STAY_BUCKET_SCALE
 from targets.models import ScopeType
 from targets.selectors.sql import (
     ENTRY_SQL,
-    EPOCH,
     LR,
     MOVE_SQL,
     SC,
@@ -36,8 +35,6 @@ from targets.selectors.sql import (
     _days,
     _month,
     _run,
-    changed_deals_sql,
-    changed_params,
     db_dt,
     group_teams,
 )
@@ -125,86 +122,6 @@ def cohort_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: d
     return {(st, int(sid), stage): int(n) for st, sid, stage, n in rows}
 
 
-def _old(alias: str) -> str:
-    """Already seen by the previous run: id at most its watermark AND occurred before its as-of day ended."""
-    return f"CASE WHEN {alias}.id <= %s AND {alias}.occurred_at < %s THEN 1 ELSE 0 END"
-
-
-def entered_delta_all(
-    closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime
-) -> dict:
-    """Per (scope_type, scope_id, stage): deals entering the stage in ``[start, cutoff)`` in the scope that
-    the previous run (watermark ``max_id``, as-of day ending ``prev_cutoff``) did not count. Entries are
-    append-only, so entered = previous + delta. One query for every scope."""
-    g = group_teams(closure)
-    changed = f"changed AS ({changed_deals_sql()})"
-    src = f"""src AS {_materialized()}(
-            SELECT t.owner_id, t.team_id, t.to_stage, t.deal_id, {_old("t")} AS old
-            FROM {T} t
-            WHERE t.deal_id {in_ids("SELECT deal_id FROM changed")}
-            AND t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
-    sql = f"""
-        {g.with_clause(changed, src, keyed_union("src", "to_stage, deal_id, old"))}
-        SELECT st, sid, to_stage, COUNT(*) FROM (
-            SELECT st, sid, to_stage, deal_id FROM keyed GROUP BY 1, 2, 3, 4 HAVING MAX(old) = 0
-        ) fresh
-        GROUP BY 1, 2, 3"""
-    params = [
-        *g.cte_params,
-        *changed_params(max_id=max_id, low=start, high=cutoff, prev_cutoff=prev_cutoff),
-        max_id,
-        db_dt(prev_cutoff),
-        db_dt(start),
-        db_dt(cutoff),
-    ]
-    return {(st, int(sid), stage): int(n) for st, sid, stage, n in _run(sql, params)}
-
-
-def cohort_delta_all(
-    closure: Sequence[tuple[int, int]],
-    *,
-    start: datetime,
-    cutoff: datetime,
-    reached_by: datetime,
-    max_id: int,
-    prev_cutoff: datetime,
-) -> dict:
-    """Per (scope_type, scope_id, stage): (deal in the scope's prep cohort of ``[start, cutoff)``, deal
-    entered the stage before ``reached_by``) pairs the previous run did not count (its cohort membership
-    or its reach is new). One query for every scope."""
-    g = group_teams(closure)
-    changed = f"changed AS {_materialized()}({changed_deals_sql()})"
-    src = f"""src AS {_materialized()}(
-            SELECT t.owner_id, t.team_id, t.deal_id, {_old("t")} AS old
-            FROM {T} t
-            WHERE t.deal_id {in_ids("SELECT deal_id FROM changed")} AND t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep'
-            AND t.occurred_at >= %s AND t.occurred_at < %s)"""
-    cohort = """cohort AS (SELECT st, sid, deal_id, MAX(old) AS was FROM keyed GROUP BY 1, 2, 3)"""
-    reach = f"""reach AS (
-            SELECT e.deal_id, e.to_stage, MAX({_old("e")}) AS was
-            FROM {T} e
-            WHERE e.deal_id {in_ids("SELECT deal_id FROM src")} AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
-            GROUP BY 1, 2)"""
-    sql = f"""
-        {g.with_clause(changed, src, keyed_union("src", "deal_id, old"), cohort, reach)}
-        SELECT c.st, c.sid, r.to_stage, COUNT(*)
-        FROM cohort c JOIN reach r ON r.deal_id = c.deal_id
-        WHERE NOT (c.was = 1 AND r.was = 1)
-        GROUP BY 1, 2, 3"""
-    params = [
-        *g.cte_params,
-        *changed_params(max_id=max_id, low=EPOCH, high=reached_by, prev_cutoff=prev_cutoff),
-        max_id,
-        db_dt(prev_cutoff),
-        db_dt(start),
-        db_dt(cutoff),
-        max_id,
-        db_dt(prev_cutoff),
-        db_dt(reached_by),
-    ]
-    return {(st, int(sid), stage): int(n) for st, sid, stage, n in run_hashed(sql, params)}
-
-
 def exits_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> bool:
     """Whether an exit (forward/backward move) in ``[start, cutoff)`` is new to the previous run (id above
     its watermark, or occurring after its as-of day): the period's medians must then be recomputed. Two
@@ -250,24 +167,27 @@ class Filled:
     seen: list[Rewritten] = field(default_factory=list)
 
 
-def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None) -> Filled:
+def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None, hist: str | None = None) -> Filled:
     """Store on every forward/backward move when the deal arrived in the stage it leaves (its previous
     create/forward/backward, ordered by time then id) and the stay's bucket, for the deals with a move not
     filled yet. The whole history of such a deal is redone, so a move inserted into the past also corrects
     the stay of the move after it; with ``check_after`` (the id watermark of the last fill) also every deal
     with a move written since, whose stay ``deal_move`` recorded (it is checked against the history and
     corrected where it differs). Returns what changed: count and time span, and the rewritten moves with
-    id up to ``seen_up_to`` (a previous run counted them with their old bucket)."""
+    id up to ``seen_up_to`` (a previous run counted them with their old bucket). ``hist``: a table holding
+    the moves of (at least) those deals with their stored stays, read instead of the transitions (the night's
+    histories, ``targets.selectors.nightly_delta``)."""
     todo = f"SELECT deal_id FROM {T} WHERE kind IN {EXIT_SQL} AND stay_started_at IS NULL"
     if check_after is not None:  # moves written since: their stays were recorded at write time, check them
         todo += f" UNION SELECT deal_id FROM {T} WHERE id > {int(check_after)} AND kind IN {EXIT_SQL}"
     else:
         todo = todo.replace("SELECT deal_id", "SELECT DISTINCT deal_id", 1)
     pg = connection.vendor == "postgresql"
-    deals = f"= ANY(ARRAY({todo}))" if pg else f"IN ({todo})"  # an array: the planner probes the deal index
+    # an array: the planner probes the deal index (a hash of the few deals for the small ``hist``)
+    deals = f"= ANY(ARRAY({todo}))" if pg and not hist else f"IN ({todo})"
     history = f"""SELECT id, kind, occurred_at, stay_started_at, stay_bucket,
                    LAG(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, id) AS arrived
-            FROM {T} WHERE kind IN {MOVE_SQL} AND deal_id {deals}"""
+            FROM {hist or T} WHERE kind IN {MOVE_SQL} AND deal_id {deals}"""
     differs = "IS DISTINCT FROM" if pg else "IS NOT"
     bucket = bucket_sql("h.occurred_at", "h.arrived")
     # only the moves whose stored stay differs from the history reach the UPDATE (usually none)
@@ -314,13 +234,17 @@ def _as_dt(value: Any) -> datetime:
 
 def _exits(*, new_since: tuple[int, datetime] | None) -> str:
     """The exits of ``[start, cutoff)`` with a stay (parameters: start, cutoff), or only those new to a
-    previous run (``new_since`` = its watermark and as-of end: two index ranges, deduplicated by id)."""
+    previous run (``new_since`` = its watermark and as-of end: two index ranges, deduplicated by id;
+    parameters: watermark, start, cutoff, the later of start and its as-of end, cutoff)."""
     columns = "x.id, x.owner_id, x.team_id, x.from_stage AS stage, x.stay_bucket AS bucket"
-    base = f"""FROM {T} x WHERE x.kind IN {EXIT_SQL} AND x.stay_bucket IS NOT NULL
-        AND x.occurred_at >= %s AND x.occurred_at < %s"""
+    exits = f"x.kind IN {EXIT_SQL} AND x.stay_bucket IS NOT NULL AND x.occurred_at >= %s AND x.occurred_at < %s"
     if new_since is None:
-        return f"SELECT {columns} {base}"
-    return f"SELECT {columns} {base} AND x.id > %s UNION SELECT {columns} {base} AND x.occurred_at >= %s"
+        return f"SELECT {columns} FROM {T} x WHERE {exits}"
+    # the new ids alone (OFFSET 0 fences them on PostgreSQL, whose planner would otherwise AND the primary
+    # key range with the whole period's range of the exit index)
+    fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    return f"""SELECT {columns} FROM (SELECT * FROM {T} WHERE id > %s{fence}) x WHERE {exits}
+        UNION SELECT {columns} FROM {T} x WHERE {exits}"""
 
 
 def stay_histograms(
@@ -337,7 +261,7 @@ def stay_histograms(
     params: list[Any] = [db_dt(start), db_dt(cutoff)]
     if new_since is not None:
         max_id, prev_cutoff = new_since
-        params = [*params, max_id, db_dt(start), db_dt(cutoff), db_dt(max(start, prev_cutoff))]
+        params = [max_id, *params, db_dt(max(start, prev_cutoff)), db_dt(cutoff)]
     src = f"src AS {_materialized()}({_exits(new_since=new_since)})"
     sql = f"""
         {g.with_clause(src, keyed_union("src", "stage, bucket"))}

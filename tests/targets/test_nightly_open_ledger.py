@@ -9,11 +9,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from pipeline.models import Deal, LostReason, Stage, StageConfig
 from pipeline.services import deal_lose, deal_update
-from targets.models import NightlyOpenDeal, ScopeSnapshot
+from targets.models import NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal, ScopeSnapshot
+from targets.services import nightly_run
 from tests.factories import make_deal
 from tests.targets.test_nightly_incremental import OLDER, PREVIOUS, RUN_DAY, assert_incremental_equals_full, at
 
@@ -85,6 +87,47 @@ def test_a_stale_flag_the_run_sets_reaches_the_stale_count(org, open_deals):  # 
 
     assert stats["stale_changed"] == 1
     assert (_scope("user", org.nina.pk).stale_count, _scope("team", org.east.pk).stale_count) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_a_crash_that_empties_the_ledger_makes_the_next_run_rebuild_it(org, open_deals):  # type: ignore[no-untyped-def]
+    # given: an edit since the last run, then a crash: PostgreSQL empties the UNLOGGED ledger, its totals and
+    # the state table on recovery (emptied by hand here)
+    deal_update(deal=Deal.objects.get(pk=open_deals[1].pk), actor=org.alice, amount=Decimal("50.00"))
+    for model in (NightlyOpenDeal, NightlyOpenTotal, NightlyLedgerState):
+        model.objects.all().delete()
+
+    stats = assert_incremental_equals_full(NEXT_DAY)
+
+    # then: the run rebuilt the ledger (adding the edit to an empty one would count one open deal of three)
+    assert stats["ledger"]["mode"] == "full"
+    assert (_scope("user", org.alice.pk).open_count, _scope("team", org.east.pk).open_count) == (2, 3)
+    assert NightlyOpenDeal.objects.count() == 3
+    assert NightlyLedgerState.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_run_building_on_a_complete_ledger_only_adds_the_changes(org, open_deals):  # type: ignore[no-untyped-def]
+    # a ledger row the changes do not touch is kept as it is, not rebuilt from the deal
+    untouched = NightlyOpenDeal.objects.get(deal_id=open_deals[0].pk)
+    NightlyOpenDeal.objects.filter(pk=untouched.pk).update(units=untouched.units + 1)
+    Deal.objects.filter(pk=untouched.pk).update(updated_at=timezone.now() - timedelta(days=1))  # not changed since
+    deal_update(deal=Deal.objects.get(pk=open_deals[1].pk), actor=org.alice, amount=Decimal("50.00"))
+
+    stats = nightly_run(run_date=NEXT_DAY)
+
+    assert stats["ledger"]["mode"] == "incremental"
+    assert NightlyOpenDeal.objects.get(pk=untouched.pk).units == untouched.units + 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_ledger_tables_are_unlogged_on_postgresql(org, open_deals):  # type: ignore[no-untyped-def]
+    # a crash empties them all together, which the state table's missing row then tells the next run
+    tables = [m._meta.db_table for m in (NightlyOpenDeal, NightlyOpenTotal, NightlyLedgerState)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, relpersistence FROM pg_class WHERE relname = ANY(%s)", [tables])
+        assert dict(cursor.fetchall()) == dict.fromkeys(tables, "u")
 
 
 @pytest.mark.django_db
