@@ -235,17 +235,23 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class _Pinned:
-    """Connections go to the address that was checked, not to a second DNS answer (no rebinding between
-    the check and the call). The URL's host still names the server: ``Host`` header, TLS SNI and the
-    certificate check use it."""
+    """Connections go to the addresses that were checked, not to a second DNS answer (no rebinding between
+    the check and the call), each tried in turn as ``socket.create_connection`` tries a name's addresses.
+    The URL's host still names the server: ``Host`` header, TLS SNI and the certificate check use it."""
 
-    def __init__(self, address: str) -> None:
-        self.address = address
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = addresses
 
     def create_connection(
         self, host_port: tuple[str, int], timeout: float | None = None, source_address: Any = None
     ) -> socket.socket:
-        return socket.create_connection((self.address, host_port[1]), timeout, source_address)
+        failure: OSError = OSError("no address to connect to")
+        for address in self.addresses:
+            try:
+                return socket.create_connection((address, host_port[1]), timeout, source_address)
+            except OSError as exc:
+                failure = exc
+        raise failure
 
     def connection_class(self, base: type[http.client.HTTPConnection]) -> Any:
         def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
@@ -274,25 +280,26 @@ class _PinnedHTTPS(urllib.request.HTTPSHandler):
         return self.do_open(self.pin.connection_class(http.client.HTTPSConnection), req)
 
 
-def _opener_to(address: str) -> urllib.request.OpenerDirector:
-    """An opener that connects only to ``address``, follows no redirect and ignores ``*_proxy``
+def _opener_to(addresses: list[str]) -> urllib.request.OpenerDirector:
+    """An opener that connects only to ``addresses``, follows no redirect and ignores ``*_proxy``
     variables (a proxy would resolve the host again, out of our sight)."""
-    pin = _Pinned(address)
+    pin = _Pinned(addresses)
     return urllib.request.build_opener(
         urllib.request.ProxyHandler({}), _NoRedirects, _PinnedHTTP(pin), _PinnedHTTPS(pin)
     )
 
 
-def vetted_address(url: str) -> tuple[str | None, str | None]:
-    """``(address, refusal)``: the address a delivery to ``url`` connects to, or why it must not be called
-    (its host resolves to a loopback, private, link-local, multicast or reserved address).
-    ``(None, None)`` when the host does not resolve: the attempt fails as a connection error."""
+def vetted_addresses(url: str) -> tuple[list[str], str | None]:
+    """``(addresses, refusal)``: the addresses a delivery to ``url`` may connect to (in the resolver's
+    order, without repeats), or why it must not be called (one of them is a loopback, private,
+    link-local, multicast or reserved address). ``([], None)`` when the host does not resolve: the
+    attempt fails as a connection error."""
     host = urlsplit(url).hostname or ""
     try:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return None, None
-    addresses = [ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]) for *_rest, sockaddr in infos]
+        return [], None
+    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos))
     if not getattr(settings, "SALESLADDER_WEBHOOK_ALLOW_PRIVATE", False):
         for address in addresses:
             if not address.is_global:
@@ -300,13 +307,13 @@ def vetted_address(url: str) -> tuple[str | None, str | None]:
                     "host": host,
                     "address": address,
                 }
-                return None, refusal
-    return (str(addresses[0]) if addresses else None), None
+                return [], refusal
+    return [str(a) for a in addresses], None
 
 
 def refused_address(url: str) -> str | None:
-    """Why ``url`` must not be called, or ``None`` (see ``vetted_address``)."""
-    return vetted_address(url)[1]
+    """Why ``url`` must not be called, or ``None`` (see ``vetted_addresses``)."""
+    return vetted_addresses(url)[1]
 
 
 def delivery_body(delivery: WebhookDelivery) -> bytes:
@@ -337,7 +344,7 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
         delivery.next_attempt_at = None
         delivery.save()
         return delivery
-    address, refused = vetted_address(subscription.url)
+    addresses, refused = vetted_addresses(subscription.url)
     if refused:
         delivery.status = WebhookDeliveryStatus.FAILED
         delivery.error = refused[:300]
@@ -366,9 +373,9 @@ def webhook_deliver(*, delivery_id: int) -> WebhookDelivery:
     excerpt = ""
     error = ""
     try:
-        if address is None:
+        if not addresses:
             raise OSError(_("%(host)s does not resolve.") % {"host": urlsplit(subscription.url).hostname})
-        with _opener_to(address).open(request, timeout=TIMEOUT_SECONDS) as response:
+        with _opener_to(addresses).open(request, timeout=TIMEOUT_SECONDS) as response:
             code = response.status
             excerpt = response.read(EXCERPT_CHARS * 4).decode("utf-8", "replace")[:EXCERPT_CHARS]
     except urllib.error.HTTPError as exc:

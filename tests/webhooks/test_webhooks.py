@@ -6,6 +6,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import socket
 from decimal import Decimal
 
 import pytest
@@ -333,10 +334,8 @@ def test_a_subscription_whose_host_later_points_inside_is_not_called(
 
 
 def _fake_dns(monkeypatch, answer) -> list[str]:  # type: ignore[no-untyped-def]
-    """``hooks.example`` resolves to ``answer(n)`` at its n-th look-up (1, 2, …; an exception is raised);
-    other names as usual. Returns the list of look-ups of it, growing as they happen."""
-    import socket
-
+    """``hooks.example`` resolves to ``answer(n)`` (an address or a list of them; or it raises) at its n-th
+    look-up (1, 2, …); other names as usual. Returns the list of look-ups of it, growing as they happen."""
     real_getaddrinfo = socket.getaddrinfo
     lookups: list[str] = []
 
@@ -344,15 +343,18 @@ def _fake_dns(monkeypatch, answer) -> list[str]:  # type: ignore[no-untyped-def]
         if host != "hooks.example":
             return real_getaddrinfo(host, *args, **kwargs)
         lookups.append(host)
-        return real_getaddrinfo(answer(len(lookups)), *args, **kwargs)
+        answers = answer(len(lookups))
+        return [
+            info
+            for a in ([answers] if isinstance(answers, str) else answers)
+            for info in real_getaddrinfo(a, *args, **kwargs)
+        ]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     return lookups
 
 
 def _second_lookup_fails(n: int) -> str:
-    import socket
-
     if n > 1:  # a second look-up would be sent somewhere else
         raise socket.gaierror(socket.EAI_NONAME, "rebound")
     return "127.0.0.1"
@@ -391,7 +393,16 @@ def test_a_rebinding_dns_answer_after_the_check_is_never_called(
     )
     settings.SALESLADDER_WEBHOOK_ALLOW_PRIVATE = False
     answers = _fake_dns(monkeypatch, lambda n: "93.184.215.14" if n == 1 else "127.0.0.1")
-    monkeypatch.setattr(webhook_services, "TIMEOUT_SECONDS", 0.5)  # the public address does not answer here
+    real_connect = socket.create_connection
+    dialled: list[str] = []
+
+    def connect(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        dialled.append(address[0])
+        if address[0] == "93.184.215.14":  # the public address: no call leaves the test machine
+            raise ConnectionRefusedError("refused")
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", connect)
     monkeypatch.setattr(webhook_services, "MAX_ATTEMPTS", 1)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -399,9 +410,10 @@ def test_a_rebinding_dns_answer_after_the_check_is_never_called(
 
     assert receiver.requests == []
     assert answers == ["hooks.example"]
+    assert dialled == ["93.184.215.14"]
     delivery = WebhookDelivery.objects.get()
     assert delivery.status == "failed"
-    assert delivery.error
+    assert "refused" in delivery.error
 
 
 @pytest.fixture
@@ -444,7 +456,6 @@ def test_https_checks_the_certificate_against_the_url_host_not_the_address(
 ):
     """HTTPS to the checked address: TLS still names and verifies the URL's host (SNI and certificate), so a
     certificate for another name fails even though the address is the same."""
-    import socket
     import ssl
 
     real_getaddrinfo = socket.getaddrinfo
@@ -475,6 +486,22 @@ def test_https_checks_the_certificate_against_the_url_host_not_the_address(
         assert tls_receiver.requests == []
         assert delivery.status == "failed"
         assert "CERTIFICATE_VERIFY_FAILED" in delivery.error or "certificate" in delivery.error.lower()
+
+
+def test_every_checked_address_is_tried_in_turn(org, receiver, monkeypatch, django_capture_on_commit_callbacks):
+    """A name with several addresses, the first one dead (here 127.0.0.2, where nothing listens): the
+    delivery goes on to the next, as a plain connection to the name would."""
+    _fake_dns(monkeypatch, lambda n: ["127.0.0.2", "127.0.0.1"])
+    port = receiver.url.split(":")[2].split("/")[0]
+    webhook_subscription_create(
+        url=f"http://hooks.example:{port}/hooks/salesladder", events=["deal.created"], secret=SECRET, actor=None
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_deal(owner=org.alice)
+
+    assert len(receiver.requests) == 1
+    assert WebhookDelivery.objects.get().status == "succeeded"
 
 
 def test_proxy_variables_do_not_reroute_deliveries(org, receiver, monkeypatch, django_capture_on_commit_callbacks):
