@@ -439,10 +439,14 @@ def _process(leads: list[Lead], ctx: _Context, plan: _Plan | None = None) -> dic
 
 
 def _same_contact(current: ExistingDeal, lead: Lead) -> bool:
+    """Whether the lead speaks of the deal's contact: the same e-mail, else the same name; a lead naming
+    nobody (an update sending only a phone or a title) speaks of the deal's contact."""
     if current.contact_id is None:
         return False
     if lead.email:
         return (current.contact_email or "").lower() == lead.email.lower()
+    if not lead.contact_name:
+        return True
     return (current.contact_name or "").lower() == lead.contact_name.lower()
 
 

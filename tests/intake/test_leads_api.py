@@ -97,6 +97,18 @@ def test_an_update_may_send_only_what_changed_but_a_new_lead_needs_a_name(org):
     assert Deal.objects.count() == 1
 
 
+def test_an_update_with_only_a_phone_and_title_reaches_the_deals_contact(org):
+    client = TokenClient(org.manager, team=org.east)
+    client.post(lead(1))
+    deal = Deal.objects.select_related("contact").get()
+
+    response = client.post({"source": "webform", "external_id": "L-1", "phone": "+86 10 6666 1234", "title": "CEO"})
+
+    assert response.json()["results"][0]["status"] == "updated"
+    deal.contact.refresh_from_db()
+    assert (deal.contact.name, deal.contact.phone, deal.contact.title) == ("Person 1", "+86 10 6666 1234", "CEO")
+
+
 def test_a_lead_repeated_inside_one_batch_makes_one_deal(org):
     client = TokenClient(org.manager, team=org.east)
 
