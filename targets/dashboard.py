@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from pipeline.models import ENTRY_KINDS, Deal, LostReason, Stage, StageTransition
 from pipeline.selectors import deal_scope_q
@@ -261,13 +262,21 @@ class TeamOutcomes:
     pipeline_total: Decimal
 
 
+def lost_reason_labels(codes: Iterable[str]) -> dict[str, str]:
+    """``{code: label}`` in the user's language; a reason no longer configured shows its code, a deal lost
+    without one (old data, the admin) "No reason given". One query (none without codes)."""
+    codes = list(codes)
+    labels = {r.code: r.label for r in LostReason.objects.filter(code__in=[c for c in codes if c])}
+    return {code: labels.get(code) or code or gettext("No reason given") for code in codes}
+
+
 def team_outcomes(*, team: Team, period: Period) -> TeamOutcomes:
     scope = Scope.for_team(team)
     result = outcomes(scope=scope, period=period)
-    labels = {r.code: r.label for r in LostReason.objects.filter(code__in=list(result.lost_reasons))}
+    labels = lost_reason_labels(result.lost_reasons)
     lost_total = sum(result.lost_reasons.values())
     reasons = sorted(
-        ((labels.get(code, code), n, n / lost_total) for code, n in result.lost_reasons.items()),
+        ((labels[code], n, n / lost_total) for code, n in result.lost_reasons.items()),
         key=lambda row: (-row[1], row[0]),
     )
     by_month = weighted_pipeline(scope=scope)
@@ -275,6 +284,6 @@ def team_outcomes(*, team: Team, period: Period) -> TeamOutcomes:
     return TeamOutcomes(result, reasons, pipeline, sum(by_month.values(), Decimal("0.00")))
 
 
-def calibration() -> list[StageWinRate]:
-    """Each rung's observed win rate (organisation-wide) next to its configured probability."""
-    return stage_win_rates()
+def calibration(*, team: Team) -> list[StageWinRate]:
+    """Each rung's observed win rate over the team's deals (with sub-teams) next to its configured probability."""
+    return stage_win_rates(scope=Scope.for_team(team))

@@ -37,7 +37,7 @@ def _clean_value(value: Any, field: str) -> int:
         raise DomainError({field: [_("Enter a whole number.")]})
     if isinstance(value, str):
         value = value.strip()
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise DomainError({field: [_("Enter a whole number.")]})
         value = int(value)
     if isinstance(value, float):

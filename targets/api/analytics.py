@@ -17,11 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipeline.models import LostReason
 from salesladder.api.schema import ErrorSerializer
 from salesladder.errors import DomainError
 from salesladder.org.permissions import READ_SCOPES
 from targets.api import serializers as s
+from targets.dashboard import lost_reason_labels
 from targets.periods import Period, org_today
 from targets.planner import plan, plan_as_dict
 from targets.quota_selectors import quota_for
@@ -118,8 +118,7 @@ class OutcomesView(APIView):
         scope, period = _scope_and_period(request, query)
         as_of = min(query.validated_data.get("as_of") or org_today(), org_today())
         result = outcomes(scope=scope, period=period, as_of=as_of)
-        reasons = LostReason.objects.filter(code__in=list(result.lost_reasons))
-        labels = {r.code: r.label for r in reasons}
+        labels = lost_reason_labels(result.lost_reasons)
         body = {
             "period": period.key,
             "scope": _scope_dict(scope),
@@ -129,7 +128,7 @@ class OutcomesView(APIView):
             "lost_count": result.lost_count,
             "win_rate": result.win_rate,
             "lost_reasons": [
-                {"code": code, "label": labels.get(code, code), "deals": n}
+                {"code": code, "label": labels[code], "deals": n}
                 for code, n in sorted(result.lost_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
         }
@@ -161,16 +160,28 @@ class PipelineValueView(APIView):
 
 
 class StageWinRatesView(APIView):
-    """Each rung's observed win rate (organisation-wide: of the closed deals that reached it, the share won)
-    next to its configured probability, with a drift flag (SPEC §1)."""
+    """Each rung's observed win rate — of the scope's closed deals that reached it, the share won — next to
+    its configured probability, with a drift flag (SPEC §1). Scope as for ``funnel/`` (by the deals'
+    current owner/team); the observed counts are at most 15 minutes old."""
 
     required_scopes = READ_SCOPES
 
     @extend_schema(
-        tags=["analytics"], operation_id="stage_win_rates_retrieve", responses={200: s.StageWinRatesSerializer}
+        tags=["analytics"],
+        operation_id="stage_win_rates_retrieve",
+        parameters=[s.ScopeQuerySerializer],
+        responses={200: s.StageWinRatesSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
-        body = {"drift_points": WIN_RATE_DRIFT_POINTS, "stages": [asdict(r) for r in stage_win_rates()]}
+        query = s.ScopeQuerySerializer(data=request.query_params)
+        s.validated(query)
+        scope = Scope.from_params(query.validated_data, viewer=request.user)  # type: ignore[arg-type]
+        rates = stage_win_rates(scope=scope)
+        body = {
+            "scope": _scope_dict(scope),
+            "drift_points": WIN_RATE_DRIFT_POINTS,
+            "stages": [asdict(r) for r in rates],
+        }
         return Response(s.StageWinRatesSerializer(body).data)
 
 

@@ -410,7 +410,7 @@ class OutcomesQuerySerializer(AnalyticsQuerySerializer):
 
 
 class LostReasonCountSerializer(serializers.Serializer):
-    code = serializers.CharField()
+    code = serializers.CharField(allow_null=True, help_text=_("null: lost without a reason (old data)"))
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     deals = serializers.IntegerField()
 
@@ -446,5 +446,6 @@ class StageWinRateSerializer(serializers.Serializer):
 
 
 class StageWinRatesSerializer(serializers.Serializer):
+    scope = ScopeSerializer()
     drift_points = serializers.IntegerField(help_text=_("Observed and configured further apart than this: drift."))
     stages = StageWinRateSerializer(many=True)

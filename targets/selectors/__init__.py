@@ -7,7 +7,7 @@ Stable entry points (the API calls these):
 - ``outcomes(*, scope, period, as_of=None) -> Outcomes``
 - ``weighted_pipeline(*, scope) -> dict[month, Decimal]``
 - ``stale_deals(*, scope) -> QuerySet[Deal]``
-- ``stage_win_rates() -> list[StageWinRate]``
+- ``stage_win_rates(scope) -> list[StageWinRate]``
 - ``funnel_snapshot`` / ``attainment_snapshot`` (a past ``as_of``; ``SnapshotMissing`` when absent)
 - ``Scope`` (``Scope.from_params(request.query_params, viewer=request.user)``), ``ScopeNotFound``
 """

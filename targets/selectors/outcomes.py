@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -89,20 +90,31 @@ class StageWinRate:
     drift: bool
 
 
-def stage_win_rates() -> list[StageWinRate]:
-    """Observed win rate per rung next to its configured probability. The observed rate is taken over
-    deals that entered the rung at some time and are closed now (won or lost): open deals have no
-    outcome yet. Drift = more than WIN_RATE_DRIFT_POINTS points apart. 2 queries."""
-    closed = [DealStatus.WON, DealStatus.LOST]
-    agg = (
-        StageTransition.objects.filter(kind__in=ENTRY_KINDS, deal__status__in=closed)
-        .values("to_stage")
-        .annotate(
-            closed=Count("deal", distinct=True),
-            won=Count("deal", distinct=True, filter=Q(deal__status=DealStatus.WON)),
+# Observed win rates change slowly and are read over the whole history: kept this long per scope.
+WIN_RATES_CACHE_SECONDS = 15 * 60
+
+
+def stage_win_rates(*, scope: Scope) -> list[StageWinRate]:
+    """Observed win rate per rung next to its configured probability, over the scope's deals (by current
+    owner/team; the organisation: all). The observed rate is taken over deals that entered the rung at
+    some time and are closed now (won or lost): open deals have no outcome yet. Drift = more than
+    WIN_RATE_DRIFT_POINTS points apart. The observed counts are cached per scope for
+    WIN_RATES_CACHE_SECONDS (one pass over the history); the configured probabilities are read live."""
+    key = f"stage-win-rates:{scope.type}:{scope.id}"
+    observed = cache.get(key)
+    if observed is None:
+        closed = [DealStatus.WON, DealStatus.LOST]
+        agg = (
+            StageTransition.objects.filter(kind__in=ENTRY_KINDS, deal__status__in=closed)
+            .filter(_scope_q(scope, prefix="deal__"))
+            .values("to_stage")
+            .annotate(
+                closed=Count("deal", distinct=True),
+                won=Count("deal", distinct=True, filter=Q(deal__status=DealStatus.WON)),
+            )
         )
-    )
-    observed = {row["to_stage"]: (row["won"], row["closed"]) for row in agg}
+        observed = {row["to_stage"]: (row["won"], row["closed"]) for row in agg}
+        cache.set(key, observed, WIN_RATES_CACHE_SECONDS)
     configured = dict(StageConfig.objects.values_list("stage", "probability"))
     result = []
     for stage in Stage.values:

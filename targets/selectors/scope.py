@@ -53,14 +53,15 @@ class Scope:
         if user_param and team_param:
             raise DomainError({"team": [_("Give either a rep or a team, not both.")]})
         if team_param:
-            if not team_param.isdigit():
+            if not (team_param.isascii() and team_param.isdigit()):
                 raise DomainError({"team": [_("Give a team id.")]})
             team = Team.objects.filter(pk=int(team_param)).first()
             if team is None or (viewer is not None and not _may_see_team(viewer, team)):
                 raise ScopeNotFound({"team": [_("No such team.")]})
             return cls.for_team(team)
         if user_param:
-            lookup = {"pk": int(user_param)} if user_param.isdigit() else {"username": user_param}
+            by_id = user_param.isascii() and user_param.isdigit()
+            lookup = {"pk": int(user_param)} if by_id else {"username": user_param}
             user = User.objects.filter(**lookup).first()
             if user is None or (viewer is not None and not _may_see_user(viewer, user)):
                 raise ScopeNotFound({"user": [_("No such rep.")]})

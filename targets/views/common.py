@@ -63,7 +63,7 @@ def pick_team(request: AuthedRequest, param: str = "team") -> TeamChoice:
     raw = (request.GET.get(param) or request.POST.get(param) or "").strip()
     team: Team | None = None
     if raw:
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):  # '²'.isdigit() is True, int('²') fails
             raise Http404(_("No such team."))
         team = next((t for t in teams if t.pk == int(raw)), None)
         if team is None:

@@ -209,7 +209,7 @@ def _section_context(section: str, choice: TeamChoice, period: Period) -> dict[s
     elif section == "outcomes":
         context["result"] = team_outcomes(team=choice.team, period=period)
     elif section == "calibration":
-        context["win_rates"] = calibration()
+        context["win_rates"] = calibration(team=choice.team)
         context["drift_points"] = WIN_RATE_DRIFT_POINTS
     elif section == "stale":
         deals = list(team_stale_deals(team=choice.team)[: STALE_LISTED + 1])
@@ -350,7 +350,7 @@ def _drill_rep(request: AuthedRequest, choice: TeamChoice) -> tuple[int, str] | 
     user_raw = (request.GET.get("user") or "").strip()
     if not user_raw:
         return None
-    if not user_raw.isdigit():
+    if not (user_raw.isascii() and user_raw.isdigit()):
         raise Http404
     reps = dict(scope_reps(Scope.for_team(choice.team), choice.team_ids))  # type: ignore[arg-type]
     if int(user_raw) not in reps:

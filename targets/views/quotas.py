@@ -92,7 +92,7 @@ def _context(
         totals = []
         for i, _s in enumerate(STAGES):
             values = [r["cells"][i]["value"] for r in rows]
-            totals.append(sum(int(v) for v in values if str(v).isdigit()))
+            totals.append(sum(int(v) for v in values if str(v).isascii() and str(v).isdigit()))
         context.update(
             rows=rows,
             totals=totals,
@@ -108,7 +108,7 @@ def _posted_grid(request: AuthedRequest, choice: TeamChoice) -> tuple[dict[int, 
     grid: dict[int, dict[str, Any]] = {}
     for key, value in posted.items():
         _q, uid, stage = key.split("-", 2) if key.count("-") >= 2 else ("", "", "")
-        if not uid.isdigit():
+        if not (uid.isascii() and uid.isdigit()):
             continue
         value = value.strip()
         grid.setdefault(int(uid), {})[stage] = value if value else None
@@ -139,7 +139,7 @@ def targets_page(request: AuthedRequest) -> HttpResponse:
             messages.success(request, _("Quotas for %(period)s saved.") % {"period": period.key})
         elif action == "apply":
             raw = request.POST.get("template", "")
-            template = QuotaTemplate.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+            template = QuotaTemplate.objects.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() else None
             if template is None:
                 raise DomainError({"template": [_("Choose a template.")]})
             template_check(period=period, template=template)
@@ -197,7 +197,7 @@ def planner(request: AuthedRequest) -> HttpResponse:
     if period_error:
         context["plan_errors"] = {"period": [period_error]}
         status = 400
-    elif not raw.isdigit():
+    elif not (raw.isascii() and raw.isdigit()):
         context["plan_errors"] = {
             "signings": [_("Enter a whole number between 0 and %(max)s.") % {"max": MAX_SIGNINGS}]
         }

@@ -55,6 +55,21 @@ def test_outcomes_of_a_team_and_of_a_rep(org, closed):
     assert (alice.json()["won_count"], alice.json()["lost_count"], alice.json()["win_rate"]) == (1, 0, 1.0)
 
 
+def test_a_deal_lost_without_a_reason_is_counted_under_no_reason_given(org):
+    from pipeline.models import Deal
+
+    lost = make_deal(owner=org.bob)
+    deal_lose(deal=lost, reason=lost_reason("price"), actor=org.bob)
+    Deal.objects.filter(pk=lost.pk).update(lost_reason=None)  # as old data or an admin edit leaves it
+
+    body = client(org.manager).get("/api/v1/outcomes/", {"team": org.east.pk}).json()
+    html = client(org.manager).get("/dashboard/section/outcomes/", {"team": org.east.pk}).content.decode()
+
+    assert body["lost_count"] == 1
+    assert [(r["label"], r["deals"]) for r in body["lost_reasons"]] == [("No reason given", 1)]
+    assert "No reason given" in html[html.index('data-testid="lost-reasons"') :]
+
+
 def test_outcomes_outside_the_callers_reach_are_404_and_bad_input_400(org, closed):
     assert client(org.manager).get("/api/v1/outcomes/", {"team": org.west.pk}).status_code == 404
     assert client(org.alice).get("/api/v1/outcomes/", {"user": "bob"}).status_code == 404
@@ -86,9 +101,10 @@ def test_stage_win_rates_flag_drift_from_the_configured_probability(org):
     deal_lose(deal=make_deal(owner=org.bob), reason=lost_reason("price"), actor=org.bob)
     StageConfig.objects.filter(stage=Stage.PREP).update(probability=75)
 
-    body = client(org.alice).get("/api/v1/stage-win-rates/").json()
+    body = client(org.manager).get("/api/v1/stage-win-rates/", {"team": org.east.pk}).json()
 
     rows = {r["stage"]: r for r in body["stages"]}
+    assert body["scope"] == {"type": "team", "id": org.east.pk, "label": "East"}
     assert body["drift_points"] == 10
     assert rows["prep"] == {
         "stage": "prep",
@@ -98,6 +114,39 @@ def test_stage_win_rates_flag_drift_from_the_configured_probability(org):
         "drift": False,
     }
     assert (rows["negotiation"]["observed"], rows["negotiation"]["drift"]) == (1.0, True)
+
+
+def test_stage_win_rates_count_only_the_callers_deals(org):
+    """A rep sees their own deals' rates, not other teams' (West's losses stay out of East's figures);
+    another team is a 404; an admin without a scope sees the organisation."""
+    make_deal(owner=org.alice, stage=Stage.SIGNING)
+    for _n in range(4):
+        deal_lose(deal=make_deal(owner=org.dave), reason=lost_reason("price"), actor=org.dave)
+
+    mine = client(org.alice).get("/api/v1/stage-win-rates/").json()
+    east = client(org.manager).get("/api/v1/stage-win-rates/", {"team": org.east.pk}).json()
+    everyone = client(org.admin).get("/api/v1/stage-win-rates/").json()
+
+    assert mine["scope"]["type"] == "user"
+    assert [(r["observed"], r["closed_sample"]) for r in mine["stages"]][0] == (1.0, 1)
+    assert [(r["observed"], r["closed_sample"]) for r in east["stages"]][0] == (1.0, 1)
+    assert [(r["observed"], r["closed_sample"]) for r in everyone["stages"]][0] == (0.2, 5)
+    assert client(org.manager).get("/api/v1/stage-win-rates/", {"team": org.west.pk}).status_code == 404
+    assert client(org.alice).get("/api/v1/stage-win-rates/", {"user": "dave"}).status_code == 404
+
+
+def test_stage_win_rates_are_cached_for_a_while_but_probabilities_are_live(org):
+    make_deal(owner=org.alice, stage=Stage.SIGNING)
+    c = client(org.admin)
+    first = c.get("/api/v1/stage-win-rates/").json()
+    make_deal(owner=org.bob, stage=Stage.SIGNING)  # within the cache's life: not counted yet
+    StageConfig.objects.filter(stage=Stage.PREP).update(probability=50)
+
+    second = c.get("/api/v1/stage-win-rates/").json()
+
+    assert first["stages"][0]["closed_sample"] == second["stages"][0]["closed_sample"] == 1
+    assert (first["stages"][0]["configured_probability"], second["stages"][0]["configured_probability"]) == (5, 50)
+    assert second["stages"][0]["drift"] is True  # 100 % observed against 50 %
 
 
 def test_a_leads_only_token_cannot_read_them(org, closed):
@@ -115,6 +164,7 @@ def test_query_counts_do_not_grow_with_the_team(org, django_assert_max_num_queri
         from django.test.utils import CaptureQueriesContext
 
         counts = []
+        cache.clear()  # the win rates' cache: count the queries that fill it
         c = client(org.manager)
         for path in ("outcomes/", "pipeline-value/", "stage-win-rates/"):
             with CaptureQueriesContext(connection) as ctx:
