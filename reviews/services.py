@@ -104,7 +104,10 @@ def review_drafts_create(
     Only people with a rep membership get a review (managers carry no quota and get none). Membership is
     read as it is now: a run for an old period reviews today's reps — with ``members_by_period_end``
     (the nightly job) only those who were already in the team when the period ended, so a rep who joins
-    (or moves teams) mid-month gets no draft for last month from the night's catch-up run.
+    (or moves teams) mid-month gets no draft for last month from the night's catch-up run. The membership's
+    ``created_at`` stands for the day they joined: a move to another team makes a new membership
+    (``membership_set``), a role change within the team keeps it; an HR sync that deletes and re-creates
+    memberships resets it.
 
     The cycles are locked for the run, so two runs at once (beat and a manual ``run_nightly``) take turns
     and the second finds everything done. Inserts are bulk: the query count does not grow with the
