@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     # 01:00 in the organisation's time zone (CELERY_TIMEZONE): snapshots as of the day that just ended,
     # stale flags, period-end hooks. Idempotent, so a double fire or a retry changes nothing.
     "targets-nightly": {"task": "targets.tasks.nightly_run_task", "schedule": crontab(hour=1, minute=0)},
+    # 01:30: each rung's observed win rate against its configured probability (a pass over the whole
+    # history, kept out of the incremental snapshot run), stored with the night's run and logged.
+    "targets-stage-win-rates": {
+        "task": "targets.tasks.stage_win_rates_task",
+        "schedule": crontab(hour=1, minute=30),
+    },
     # Idempotency-Key answers are kept 24 h; forget older ones hourly.
     "pipeline-prune-idempotency-keys": {
         "task": "pipeline.tasks.prune_idempotency_keys",

@@ -94,14 +94,15 @@ class StageWinRate:
 WIN_RATES_CACHE_SECONDS = 15 * 60
 
 
-def stage_win_rates(*, scope: Scope) -> list[StageWinRate]:
+def stage_win_rates(*, scope: Scope, fresh: bool = False) -> list[StageWinRate]:
     """Observed win rate per rung next to its configured probability, over the scope's deals (by current
     owner/team; the organisation: all). The observed rate is taken over deals that entered the rung at
     some time and are closed now (won or lost): open deals have no outcome yet. Drift = more than
     WIN_RATE_DRIFT_POINTS points apart. The observed counts are cached per scope for
-    WIN_RATES_CACHE_SECONDS (one pass over the history); the configured probabilities are read live."""
+    WIN_RATES_CACHE_SECONDS (one pass over the history; ``fresh`` recounts and refills the cache); the
+    configured probabilities are read live."""
     key = f"stage-win-rates:{scope.type}:{scope.id}"
-    observed = cache.get(key)
+    observed = None if fresh else cache.get(key)
     if observed is None:
         closed = [DealStatus.WON, DealStatus.LOST]
         agg = (

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from targets.calibration import stage_win_rates_report
 from targets.periods import org_today
 from targets.services import nightly_run, snapshot_periods
 
@@ -15,7 +16,8 @@ from targets.services import nightly_run, snapshot_periods
 class Command(BaseCommand):
     help = (
         "Stale flags, funnel and attainment snapshots as of the end of --date (default: today so far), "
-        "and the period-end hooks (draft reviews) — the same work the 01:00 beat task does."
+        "the period-end hooks (draft reviews) and the observed win rate per rung — the same work the 01:00 and "
+        "01:30 beat tasks do."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,6 +37,7 @@ class Command(BaseCommand):
                 bar.update(1)
 
             stats = nightly_run(run_date=day, full=options["full"], progress=progress)
+        self._report_win_rates(day)
         hooks = ", ".join(stats["hooks"]) or "none"
         closed = ", ".join(stats["closed_periods"]) or "none"
         if stats.get("skipped"):
@@ -51,3 +54,15 @@ class Command(BaseCommand):
                 f"hooks: {hooks}; {stats['seconds']} s."
             )
         )
+
+    def _report_win_rates(self, day: date) -> None:
+        report = stage_win_rates_report(run_date=day)
+        drifted = [r for r in report["stages"] if r["drift"]]
+        if not drifted:
+            self.stdout.write(f"{day}: observed win rates are in line with the configured probabilities.")
+            return
+        rows = "; ".join(
+            f"{r['stage']} {round((r['observed'] or 0) * 100)} % observed vs {r['configured_probability']} %"
+            for r in drifted
+        )
+        self.stdout.write(self.style.WARNING(f"{day}: observed win rates drifted: {rows}."))
