@@ -39,11 +39,13 @@ class Previous:
     histogram: str  # as stored (JSON text)
 
 
-def previous_rows(period: Period, as_of: date) -> dict[Key, Previous]:
-    """The rows of ``period`` stored as of ``as_of``: one query, plain values."""
+def previous_rows(period: Period, as_of: date, *, histograms: bool = True) -> dict[Key, Previous]:
+    """The rows of ``period`` stored as of ``as_of``: one query, plain values; without ``histograms`` their
+    stay histograms are not read (``"{}"``: PostgreSQL copies kept ones in the database)."""
     table = FunnelSnapshot._meta.db_table
     text = "::text" if connection.vendor == "postgresql" else ""
-    sql = f"""SELECT scope_type, scope_id, stage, entered, cohort_reached, median_days_in_stage, stay_histogram{text}
+    histogram = f"stay_histogram{text}" if histograms else "NULL"
+    sql = f"""SELECT scope_type, scope_id, stage, entered, cohort_reached, median_days_in_stage, {histogram}
               FROM {table} WHERE period = %s AND as_of = %s"""
     rows = _run(sql, [period.key, connection.ops.adapt_datefield_value(as_of)])
     return {(st, int(sid), stage): Previous(e, c, m, h or "{}") for st, sid, stage, e, c, m, h in rows}
@@ -70,18 +72,23 @@ def funnel_period(
     since it (needed with ``prev``). Returns (rows, mode)."""
     start, cutoff = window(period, as_of)
     reached_by = end_of_day(as_of)
-    previous = previous_rows(period, prev[0]) if prev else {}
+    fresh = False  # an exit of the period new to the previous run, or a stay it counted rewritten since
+    if prev:
+        prev_cutoff = end_of_day(prev[0])
+        since: dict[str, Any] = {"max_id": prev[1], "prev_cutoff": prev_cutoff}
+        rewritten = bool(filled.count and filled.low and filled.high and filled.low < cutoff and filled.high >= start)
+        fresh = rewritten or nightly_sql.exits_fresh(start=start, cutoff=cutoff, **since)
+    # kept histograms are copied in the database on PostgreSQL: not read here
+    with_histograms = fresh or connection.vendor != "postgresql"
+    previous = previous_rows(period, prev[0], histograms=with_histograms) if prev else {}
     histograms: nightly_medians.Histograms = {}
     kept_histograms = False
     if previous:
         assert prev is not None
         assert hist is not None
-        prev_cutoff = end_of_day(prev[0])
-        since: dict[str, Any] = {"max_id": prev[1], "prev_cutoff": prev_cutoff}
         entered = nightly_delta.entered_delta_all(closure, hist=hist, start=start, cutoff=cutoff)
         cohort = nightly_delta.cohort_delta_all(closure, hist=hist, start=start, cutoff=cutoff, reached_by=reached_by)
-        rewritten = bool(filled.count and filled.low and filled.high and filled.low < cutoff and filled.high >= start)
-        if rewritten or nightly_sql.exits_fresh(start=start, cutoff=cutoff, **since):
+        if fresh:
             new = nightly_sql.stay_histograms(closure, start=start, cutoff=cutoff, new_since=(prev[1], prev_cutoff))
             histograms = nightly_medians.plus(
                 _histograms(previous), new, filled.seen, ancestors, start=start, seen_until=min(prev_cutoff, cutoff)

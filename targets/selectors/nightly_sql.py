@@ -179,7 +179,9 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None, hist: str
     histories, ``targets.selectors.nightly_delta``)."""
     todo = f"SELECT deal_id FROM {T} WHERE kind IN {EXIT_SQL} AND stay_started_at IS NULL"
     if check_after is not None:  # moves written since: their stays were recorded at write time, check them
-        todo += f" UNION SELECT deal_id FROM {T} WHERE id > {int(check_after)} AND kind IN {EXIT_SQL}"
+        # (UNION ALL: a deal listed twice is read once either way, and no hash sized by the unfilled moves'
+        # estimate — stale statistics may count every move — is built)
+        todo += f" UNION ALL SELECT deal_id FROM {T} WHERE id > {int(check_after)} AND kind IN {EXIT_SQL}"
     else:
         todo = todo.replace("SELECT deal_id", "SELECT DISTINCT deal_id", 1)
     pg = connection.vendor == "postgresql"
