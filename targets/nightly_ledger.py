@@ -33,7 +33,7 @@ T = StageTransition._meta.db_table
 L = NightlyOpenDeal._meta.db_table
 TOT = NightlyOpenTotal._meta.db_table
 STATE = NightlyLedgerState._meta.db_table
-L_PKEY = f"{L}_pkey"  # PostgreSQL's name for the primary key (Django's migration created it so)
+L_PKEY = f"{L}_pkey"  # PostgreSQL's default name for the primary key
 OPEN_LEDGER = "open_deals"
 
 # Deals updated up to this long before a run's start (or before the oldest transaction open then) are read
@@ -76,15 +76,21 @@ def rebuild() -> None:
     inserting 480 k ids into the index in table order); the state row says the build is complete."""
     pg = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
+        pkey = None
         if pg:
             cursor.execute(f"TRUNCATE {L}, {TOT}, {STATE}")
-            cursor.execute(f"ALTER TABLE {L} DROP CONSTRAINT {L_PKEY}")
+            # the primary key's name as the database has it (the one Django's migration created, normally)
+            cursor.execute("SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'", [L])
+            found = cursor.fetchone()
+            pkey = connection.ops.quote_name(found[0] if found else L_PKEY)
+            if found:
+                cursor.execute(f"ALTER TABLE {L} DROP CONSTRAINT {pkey}")
         else:
             for table in (L, TOT, STATE):
                 cursor.execute(f"DELETE FROM {table}")
         cursor.execute(f"INSERT INTO {L} ({LEDGER_COLUMNS}) {_open_rows()}", [])
         if pg:
-            cursor.execute(f"ALTER TABLE {L} ADD CONSTRAINT {L_PKEY} PRIMARY KEY (deal_id)")
+            cursor.execute(f"ALTER TABLE {L} ADD CONSTRAINT {pkey} PRIMARY KEY (deal_id)")
         cursor.execute(
             f"""INSERT INTO {TOT} (owner_id, team_id, month, units, deals, stale)
                 SELECT owner_id, team_id, month, SUM(units), COUNT(*), SUM(CASE WHEN is_stale THEN 1 ELSE 0 END)

@@ -128,6 +128,11 @@ def test_the_ledger_tables_are_unlogged_on_postgresql(org, open_deals):  # type:
     with connection.cursor() as cursor:
         cursor.execute("SELECT relname, relpersistence FROM pg_class WHERE relname = ANY(%s)", [tables])
         assert dict(cursor.fetchall()) == dict.fromkeys(tables, "u")
+        # the full run that built it dropped the primary key for the load and built it again
+        cursor.execute(
+            "SELECT COUNT(*) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'", [tables[0]]
+        )
+        assert cursor.fetchone()[0] == 1
 
 
 @pytest.mark.django_db
