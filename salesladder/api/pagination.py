@@ -5,6 +5,7 @@ from functools import cached_property
 from typing import Any
 
 from django.core.cache import cache
+from django.core.paginator import Page
 from django.core.paginator import Paginator as DjangoPaginator
 from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
@@ -16,6 +17,16 @@ class StandardPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class ListPage(Page):
+    """A page iterated as its list of rows (``Page`` is a ``Sequence``: iterating it calls ``__getitem__`` and
+    its checks once per row)."""
+
+    def __iter__(self) -> Any:
+        if not isinstance(self.object_list, list):
+            self.object_list = list(self.object_list)
+        return iter(self.object_list)
 
 
 class CachedCountPaginator(DjangoPaginator):
@@ -39,6 +50,9 @@ class CachedCountPaginator(DjangoPaginator):
         self._count_queryset = count_queryset
         self._key = key
         self._timeout = timeout
+
+    def _get_page(self, *args: Any, **kwargs: Any) -> Page:
+        return ListPage(*args, **kwargs)
 
     @cached_property
     def count(self) -> int:

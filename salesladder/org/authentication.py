@@ -126,16 +126,9 @@ def _prepared_cursor() -> Any:
     prepared statement may not exist on the next server connection."""
     if connection.vendor != "postgresql" or connection.settings_dict.get("CONN_MAX_AGE", 0) == 0:  # None: forever
         return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg import adapters as pg_adapters
     from psycopg.pq import Format
-
-    base: Any = ServerBindingCursor
-
-    class PreparedCursor(base):
-        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
-            return super().execute(query, params, prepare=True)
 
     connection.close_if_health_check_failed()  # what connection.cursor() does first
     connection.ensure_connection()
@@ -145,11 +138,26 @@ def _prepared_cursor() -> Any:
             # statement reaches prepares only what asks for it (Django's own cursors bind client-side and
             # never prepare).
             connection.connection.prepare_threshold = 1 << 30
-        raw = PreparedCursor(connection.connection)
+        raw = _prepared_cursor_class()(connection.connection)
         loader = connection.connection.adapters.get_loader(pg_adapters.types["timestamptz"].oid, Format.TEXT)
         if connection.timezone != getattr(loader, "timezone", None):  # as create_cursor does
             register_tzloader(connection.timezone, raw)
         return cast(Any, connection)._prepare_cursor(raw)
+
+
+@functools.cache
+def _prepared_cursor_class() -> Any:
+    """Django's server-binding cursor asking psycopg to prepare every statement (made once: building a class
+    on every request cost ~50 µs)."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    base: Any = ServerBindingCursor
+
+    class PreparedCursor(base):
+        def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=True)
+
+    return PreparedCursor
 
 
 def _find_token(*, prefix: str, digest: str) -> ApiToken | None:
