@@ -24,7 +24,7 @@ from targets.models import NightlyClosedDeal, NightlyInvalidation
 from targets.nightly_ledger import id_rows
 from targets.selectors.nightly_delta import NightHistories
 from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union, run_hashed
-from targets.selectors.sql import ENTRY_SQL, LR, D, T, _run, db_dt, group_teams
+from targets.selectors.sql import ENTRY_SQL, LR, D, T, _run, db_dt, group_teams, seen_ids, unseen_ids
 
 CL = NightlyClosedDeal._meta.db_table
 CLOSING = f"(t.kind = 'lose' OR (t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing'))"
@@ -58,7 +58,7 @@ def _exec(sql: str, params: Sequence[Any]) -> None:
         cursor.execute(sql, params)
 
 
-def _src(where: str, table: str = T) -> str:
+def _src(where: str, max_id: int, table: str = T) -> str:
     """The period's closings (alias t, narrowed by ``where``) with each deal's values now (``amount``,
     ``code``) and as counted (the ledger: ``old_amount``, ``old_code``): index look-ups per closing (the
     ledger's as scalar subqueries, whatever its statistics say), so no later join depends on the planner's
@@ -66,8 +66,9 @@ def _src(where: str, table: str = T) -> str:
     old = f"""(SELECT o.amount FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_amount,
                    (SELECT o.lost_code FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_code"""
     return f"""src AS {_materialized()}(
-            SELECT t.owner_id, t.team_id, t.deal_id, {FLAGS}, CASE WHEN t.id <= %s AND t.occurred_at < %s
-                   THEN 1 ELSE 0 END AS old, COALESCE(d.contract_amount, d.amount, 0) AS amount,
+            SELECT t.owner_id, t.team_id, t.deal_id, {FLAGS},
+                   CASE WHEN {seen_ids("t.id", max_id)} AND t.occurred_at < %s THEN 1 ELSE 0 END AS old,
+                   COALESCE(d.contract_amount, d.amount, 0) AS amount,
                    CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code,
                    {old}
             FROM {table} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
@@ -151,12 +152,13 @@ def delta(
     listed, ids = id_rows(changed)
     window = "t.occurred_at >= %s AND t.occurred_at < %s"
     fresh = f"""changed AS (
-            SELECT t.deal_id FROM {hist.table} t WHERE {CLOSING} AND {window} AND (t.id > %s OR t.occurred_at >= %s)
+            SELECT t.deal_id FROM {hist.table} t
+            WHERE {CLOSING} AND {window} AND ({unseen_ids("t.id", hist.max_id)} OR t.occurred_at >= %s)
             UNION {listed})"""
     prev_cutoff = hist.prev_cutoff
     fresh_params = [db_dt(start), db_dt(cutoff), hist.max_id, db_dt(max(start, prev_cutoff)), ids]
     src_params = [hist.max_id, db_dt(prev_cutoff), period, period, db_dt(start), db_dt(cutoff)]
-    src = _src("t.deal_id IN (SELECT deal_id FROM changed)", table=hist.table)
+    src = _src("t.deal_id IN (SELECT deal_id FROM changed)", hist.max_id, table=hist.table)
     ctes = [fresh, src, keyed_union("src", KEYED), PER_DEAL]
     params = [*g.cte_params, *fresh_params, *src_params]
     if connection.vendor == "postgresql":

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from pipeline.models import Deal, DealStatus, StageConfig, StageTransition
 from salesladder.org.models import Membership, Role, Team
-from targets import nightly_funnel, nightly_ledger, nightly_outcomes
+from targets import nightly_funnel, nightly_ledger, nightly_outcomes, watermark
 from targets.models import NightlyRun, Quota, ScopeSnapshot, ScopeType
 from targets.periods import Period, PeriodKind, org_today
 from targets.selectors import nightly_delta, nightly_sql
@@ -341,9 +341,10 @@ def _previous_run(as_of: date) -> PreviousRun | None:
         .order_by("-run_date")
         .first()
     )
-    if run is None:
+    seen = watermark.from_stats(run.stats) if run else None
+    if run is None or seen is None:  # no run, or one whose unseen ids are unknown: build from scratch
         return None
-    return PreviousRun(run.run_date, int(run.stats["max_transition_id"]), str(run.stats.get("universe", "")))
+    return PreviousRun(run.run_date, seen, str(run.stats.get("universe", "")))
 
 
 def _last_fill_watermark() -> int | None:
@@ -354,7 +355,9 @@ def _last_fill_watermark() -> int | None:
         .order_by("-finished_at")
         .first()
     )
-    return int(run.stats["max_transition_id"]) if run else None
+    if run is None:
+        return None
+    return watermark.from_stats(run.stats) or int(run.stats["max_transition_id"])
 
 
 def snapshots_compute(
@@ -471,6 +474,9 @@ def _nothing_new(run: NightlyRun, max_id: int) -> bool:
     """The day's run finished and nothing it reads has changed since (a second beat, a retry)."""
     if run.finished_at is None or run.stats.get("max_transition_id") != max_id:
         return False
+    seen = watermark.from_stats(run.stats)
+    if seen is None or watermark.still_unseen(seen):  # a transaction it could not see has committed since
+        return False
     latest = [
         Deal.objects.aggregate(m=Max("updated_at"))["m"],
         Quota.objects.aggregate(m=Max("updated_at"))["m"],
@@ -499,19 +505,20 @@ def nightly_run(
             run_date=run_date, defaults={"watermark": timezone.now(), "started_at": timezone.now()}
         )
         run = NightlyRun.objects.select_for_update().get(run_date=run_date)
-        max_id = StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0
+        seen, mark = watermark.capture()  # before anything is read (see targets.watermark)
+        max_id = int(mark["max_transition_id"])
         if not full and _nothing_new(run, max_id):
             # nothing new: no snapshot work; the hooks still run, after the lock is released
             stats = {**run.stats, "skipped": True}
         else:
             stats = _compute_and_record(
-                run=run, run_date=run_date, max_id=max_id, full=full, progress=progress, started=started
+                run=run, run_date=run_date, mark=mark, full=full, progress=progress, started=started
             )
     return _run_hooks(run_date, stats)
 
 
 def _compute_and_record(
-    *, run: NightlyRun, run_date: date, max_id: int, full: bool, progress: Progress | None, started: float
+    *, run: NightlyRun, run_date: date, mark: dict[str, Any], full: bool, progress: Progress | None, started: float
 ) -> dict[str, Any]:
     """The run's work inside its locked transaction: stale flags, snapshots, the run record."""
     watermark = timezone.now()
@@ -526,7 +533,7 @@ def _compute_and_record(
     stats.update(
         {
             "run_date": run_date.isoformat(),
-            "max_transition_id": max_id,
+            **mark,
             "stale_changed": stale,
             "full": full or prev is None,
             "seconds": round(_time.monotonic() - started, 3),

@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from pipeline.models import Stage
 from salesladder.org.models import Membership, Role, User
+from targets import watermark
 from targets.models import FunnelSnapshot, NightlyRun, ScopeType
 from targets.periods import Period, org_today, org_tz
 from targets.selectors import sql
@@ -110,7 +111,8 @@ def latest_base(*, period: Period, as_of: date) -> Base | None:
         .order_by("-run_date")
         .first()
     )
-    return Base(run.run_date, int(run.stats["max_transition_id"])) if run else None
+    seen = watermark.from_stats(run.stats) if run else None
+    return Base(run.run_date, seen) if run and seen is not None else None
 
 
 def _base_rows(base: Base, period: Period, scopes: list[tuple[str, int]]) -> dict[tuple[str, int, str], FunnelSnapshot]:

@@ -2,10 +2,11 @@
 builds on, read ONCE into a temporary table that every delta query of the run shares.
 
 ``NightHistories.build`` copies the moves (create/forward/backward, with their stored stays) and losses of
-every deal with a transition new to the previous run (id above its watermark, or occurring at or after the
-end of its as-of day) or listed (the deals whose values changed since, for the outcome ledgers): their whole
-histories, read by a bitmap of those deals' rows only (~20 k deals, ~80 k rows for 1 % of a million deals
-changed). The stays check and the delta queries then read that small table instead of probing the
+every deal with a transition new to the previous run (id above its watermark or one of its gaps — see
+``targets.watermark`` — or occurring at or after the end of its as-of day) or listed (the deals whose
+values changed since, for the outcome ledgers): their whole histories, read by a bitmap of those deals'
+rows only (~20 k deals, ~80 k rows for 1 % of a million deals changed). The stays check and the delta
+queries then read that small table instead of probing the
 transitions' deal index again per figure and period.
 
 Each delta counts what is new to the previous run among the rows it reads, so reading more deals than the
@@ -23,7 +24,7 @@ from datetime import datetime
 from django.db import connection
 
 from targets.selectors.nightly_sql import EXIT_SQL, _materialized, keyed_union, run_hashed, run_planned
-from targets.selectors.sql import ENTRY_SQL, T, _run, db_dt, group_teams
+from targets.selectors.sql import ENTRY_SQL, T, Watermark, _run, db_dt, group_teams, seen_ids, unseen_ids
 
 HIST = "nightly_histories"
 HIST_KINDS = "('create', 'forward', 'backward', 'lose')"
@@ -57,10 +58,13 @@ class NightHistories:
         this session."""
         pg = connection.vendor == "postgresql"
         listed, ids = _listed(deals)
-        since = min(max_id, moves_after) if moves_after is not None else max_id
+        since: int = max_id
+        if moves_after is not None:  # the lower watermark, with both runs' gaps
+            gaps = [*getattr(max_id, "gaps", ()), *getattr(moves_after, "gaps", ())]
+            since = Watermark(min(max_id, moves_after), gaps)
         fence = " OFFSET 0" if pg else ""  # the new ids alone (see sql.changed_deals_sql)
         # (UNION ALL: the index scan drops repeated ids itself, and no hash sized by an estimate is built)
-        deal_ids = f"""SELECT n.deal_id FROM (SELECT deal_id FROM {T} WHERE id > %s{fence}) n
+        deal_ids = f"""SELECT n.deal_id FROM (SELECT deal_id FROM {T} WHERE {unseen_ids("id", since)}{fence}) n
                 UNION ALL SELECT deal_id FROM {T} WHERE occurred_at >= %s
                 UNION ALL SELECT deal_id FROM {T} WHERE kind IN {EXIT_SQL} AND stay_started_at IS NULL
                 UNION ALL {listed}"""
@@ -83,10 +87,10 @@ class NightHistories:
             cursor.execute(f"DROP TABLE IF EXISTS {self.table}")
 
     def old(self, alias: str) -> tuple[str, list[object]]:
-        """Already counted by the previous run: id at most its watermark AND occurred before its as-of day
-        ended (1, else 0)."""
+        """Already counted by the previous run: seen by it (id at most its watermark, not one of its gaps) AND
+        occurred before its as-of day ended (1, else 0)."""
         return (
-            f"CASE WHEN {alias}.id <= %s AND {alias}.occurred_at < %s THEN 1 ELSE 0 END",
+            f"CASE WHEN {seen_ids(f'{alias}.id', self.max_id)} AND {alias}.occurred_at < %s THEN 1 ELSE 0 END",
             [self.max_id, db_dt(self.prev_cutoff)],
         )
 

@@ -32,11 +32,14 @@ from targets.selectors.sql import (
     SC,
     D,
     T,
+    Watermark,
     _days,
     _month,
     _run,
     db_dt,
     group_teams,
+    seen_ids,
+    unseen_ids,
 )
 
 EXIT_SQL = "('forward', 'backward')"
@@ -128,7 +131,8 @@ def exits_fresh(*, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: 
     index range scans (primary key, exit index) that stop at the first row found."""
     sql = f"""
         SELECT CASE WHEN EXISTS (
-                   SELECT 1 FROM {T} WHERE id > %s AND kind IN {EXIT_SQL} AND occurred_at >= %s AND occurred_at < %s)
+                   SELECT 1 FROM {T} WHERE {unseen_ids("id", max_id)} AND kind IN {EXIT_SQL}
+                   AND occurred_at >= %s AND occurred_at < %s)
                OR EXISTS (
                    SELECT 1 FROM {T} WHERE kind IN {EXIT_SQL} AND occurred_at >= %s AND occurred_at < %s)
                THEN 1 ELSE 0 END"""
@@ -181,7 +185,8 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None, hist: str
     if check_after is not None:  # moves written since: their stays were recorded at write time, check them
         # (UNION ALL: a deal listed twice is read once either way, and no hash sized by the unfilled moves'
         # estimate — stale statistics may count every move — is built)
-        todo += f" UNION ALL SELECT deal_id FROM {T} WHERE id > {int(check_after)} AND kind IN {EXIT_SQL}"
+        todo += f" UNION ALL SELECT deal_id FROM {T} WHERE {unseen_ids('id', check_after)} AND kind IN {EXIT_SQL}"
+        todo = todo.replace("%s", str(int(check_after)))
     else:
         todo = todo.replace("SELECT deal_id", "SELECT DISTINCT deal_id", 1)
     pg = connection.vendor == "postgresql"
@@ -204,14 +209,15 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None, hist: str
             done AS (UPDATE {T} x SET {assign} FROM s WHERE x.id = s.id
                      RETURNING {columns}, s.old_bucket, x.stay_bucket AS new_bucket)
             SELECT id, owner_id, team_id, from_stage, occurred_at, old_bucket, new_bucket, NULL, NULL FROM done
-            WHERE id <= %s
+            WHERE {seen_ids("id", seen_up_to)}
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, MIN(occurred_at), NULL, NULL, COUNT(*), MAX(occurred_at) FROM done"""
         rows = _run(sql, [seen_up_to])
     else:
         old = f"""SELECT {columns}, s.old_bucket, s.new_bucket FROM {T} x JOIN ({stays}) s ON x.id = s.id"""
         changed = [(*r[:4], _as_dt(r[4]), *r[5:]) for r in _run(old, [])]
-        rows = [(*r, None, None) for r in changed if r[0] <= seen_up_to]
+        watermark = Watermark(seen_up_to, getattr(seen_up_to, "gaps", ()))
+        rows = [(*r, None, None) for r in changed if watermark.saw(r[0])]
         times = [r[4] for r in changed]
         rows.append(
             (None, None, None, None, min(times, default=None), None, None, len(changed), max(times, default=None))
@@ -245,7 +251,7 @@ def _exits(*, new_since: tuple[int, datetime] | None) -> str:
     # the new ids alone (OFFSET 0 fences them on PostgreSQL, whose planner would otherwise AND the primary
     # key range with the whole period's range of the exit index)
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
-    return f"""SELECT {columns} FROM (SELECT * FROM {T} WHERE id > %s{fence}) x WHERE {exits}
+    return f"""SELECT {columns} FROM (SELECT * FROM {T} WHERE {unseen_ids("id", new_since[0])}{fence}) x WHERE {exits}
         UNION SELECT {columns} FROM {T} x WHERE {exits}"""
 
 

@@ -284,16 +284,51 @@ def pipeline_by_month(g: Grouping) -> dict[tuple[int, str], Any]:
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def changed_deals_sql(*, kinds: str = ENTRY_SQL) -> str:
+class Watermark(int):
+    """The transition id watermark of a nightly run: the highest id it saw, and the ``gaps`` = the ids at or
+    below it that it could not see. PostgreSQL assigns an id at INSERT but shows the row at COMMIT, so a
+    transaction still open when the run read its watermark may commit lower ids later (see
+    ``targets.watermark``). A transition was seen by the run iff its id is at most the watermark and not a
+    gap; SQL from ``seen_ids`` / ``unseen_ids`` (one parameter: the watermark; the gaps are literal
+    integers). A plain int is a watermark without gaps (SQLite, older runs)."""
+
+    gaps: tuple[int, ...]
+
+    def __new__(cls, value: int, gaps: Iterable[int] = ()) -> Watermark:
+        obj = super().__new__(cls, value)
+        obj.gaps = tuple(sorted({int(g) for g in gaps if int(g) <= value}))
+        return obj
+
+    def saw(self, transition_id: int) -> bool:
+        return transition_id <= self and transition_id not in self.gaps
+
+
+def _gaps(max_id: int) -> str:
+    return ", ".join(str(int(g)) for g in getattr(max_id, "gaps", ()))
+
+
+def seen_ids(column: str, max_id: int) -> str:
+    """SQL: the transition ``column`` was seen by the run of watermark ``max_id`` (parameter: ``max_id``)."""
+    gaps = _gaps(max_id)
+    return f"({column} <= %s AND {column} NOT IN ({gaps}))" if gaps else f"{column} <= %s"
+
+
+def unseen_ids(column: str, max_id: int) -> str:
+    """SQL: the transition ``column`` is new to the run of watermark ``max_id`` (parameter: ``max_id``)."""
+    gaps = _gaps(max_id)
+    return f"({column} > %s OR {column} IN ({gaps}))" if gaps else f"{column} > %s"
+
+
+def changed_deals_sql(*, kinds: str = ENTRY_SQL, max_id: int = 0) -> str:
     """SELECT of the deals with a transition of ``kinds`` in ``[low, high)`` that is new to a previous run
-    (id above ``max_id``, or occurring at or after ``prev_cutoff``); parameters from ``changed_params``.
-    A UNION of a primary-key range and an occurred_at range, each served by an index (an OR of the two
-    would read the whole period)."""
+    (id above ``max_id`` or one of its gaps, or occurring at or after ``prev_cutoff``); parameters from
+    ``changed_params``. A UNION of a primary-key range and an occurred_at range, each served by an index
+    (an OR of the two would read the whole period)."""
     # the new ids first, alone (OFFSET 0 fences it on PostgreSQL, whose planner would otherwise AND the
     # primary-key range with a whole period's range of the time index)
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
     return f"""
-            SELECT n.deal_id FROM (SELECT deal_id, kind, occurred_at FROM {T} WHERE id > %s{fence}) n
+            SELECT n.deal_id FROM (SELECT deal_id, kind, occurred_at FROM {T} WHERE {unseen_ids("id", max_id)}{fence}) n
             WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s
             UNION
             SELECT n.deal_id FROM {T} n
@@ -304,9 +339,9 @@ def changed_params(*, max_id: int, low: datetime, high: datetime, prev_cutoff: d
     return [max_id, db_dt(low), db_dt(high), db_dt(max(low, prev_cutoff)), db_dt(high)]
 
 
-def _before(alias: str) -> str:
-    """Already reflected in the previous snapshot: older id AND occurred before its cutoff."""
-    return f"({alias}.id <= %s AND {alias}.occurred_at < %s)"
+def _before(alias: str, max_id: int) -> str:
+    """Already reflected in the previous snapshot: seen by its run AND occurred before its cutoff."""
+    return f"({seen_ids(f'{alias}.id', max_id)} AND {alias}.occurred_at < %s)"
 
 
 def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> Counts:
@@ -314,12 +349,12 @@ def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int
     occurring before ``prev_cutoff``) did not count. Transitions are append-only, so entered(s) only
     grows: new = previous + this delta. Reads only the histories of deals with a new transition."""
     g = g.for_alias("t")
-    changed = f"changed AS ({changed_deals_sql()})"
+    changed = f"changed AS ({changed_deals_sql(max_id=max_id)})"
     sql = f"""
         {g.with_clause(changed)}
         SELECT scope_id, to_stage, COUNT(*) FROM (
             SELECT {g.key} AS scope_id, t.to_stage, t.deal_id,
-                   MAX(CASE WHEN {_before("t")} THEN 1 ELSE 0 END) AS was
+                   MAX(CASE WHEN {_before("t", max_id)} THEN 1 ELSE 0 END) AS was
             FROM {T} t {g.join}
             WHERE t.deal_id IN (SELECT deal_id FROM changed)
             AND t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
@@ -349,15 +384,17 @@ def cohort_delta(
 ) -> Counts:
     """(deal in the scope's prep cohort, deal reached s) pairs new since the previous snapshot."""
     g = g.for_alias("t")
-    changed = f"changed AS {'MATERIALIZED ' if connection.vendor == 'postgresql' else ''}({changed_deals_sql()})"
+    changed = (
+        f"changed AS {'MATERIALIZED ' if connection.vendor == 'postgresql' else ''}({changed_deals_sql(max_id=max_id)})"
+    )
     cohort = f"""cohort AS (
-            SELECT {g.key} AS scope_id, t.deal_id, MAX(CASE WHEN {_before("t")} THEN 1 ELSE 0 END) AS was
+            SELECT {g.key} AS scope_id, t.deal_id, MAX(CASE WHEN {_before("t", max_id)} THEN 1 ELSE 0 END) AS was
             FROM {T} t {g.join}
             WHERE t.deal_id IN (SELECT deal_id FROM changed) AND t.kind IN {ENTRY_SQL} AND t.to_stage = 'prep'
             AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
             GROUP BY 1, 2)"""
     reach = f"""reach AS (
-            SELECT e.deal_id, e.to_stage, MAX(CASE WHEN {_before("e")} THEN 1 ELSE 0 END) AS was
+            SELECT e.deal_id, e.to_stage, MAX(CASE WHEN {_before("e", max_id)} THEN 1 ELSE 0 END) AS was
             FROM {T} e
             WHERE e.deal_id IN (SELECT deal_id FROM cohort) AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
             GROUP BY 1, 2)"""
