@@ -15,7 +15,6 @@ See docs/counting.md ("Live and snapshots").
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time as _time
 from collections.abc import Callable, Iterable
@@ -35,6 +34,7 @@ from targets import nightly_funnel, nightly_ledger, nightly_outcomes, watermark
 from targets.models import NightlyRun, Quota, ScopeSnapshot, ScopeType
 from targets.periods import Period, PeriodKind, org_today
 from targets.selectors import nightly_delta, nightly_sql
+from targets.selectors import signature as signatures
 from targets.selectors.funnel import STAGES, end_of_day, window
 from targets.selectors.quotas import org_quotas, team_quotas, user_quotas
 from targets.selectors.scope import ORG_SCOPE_ID
@@ -89,16 +89,7 @@ def closed_periods(as_of: date) -> list[Period]:
 
 def team_closure() -> list[tuple[int, int]]:
     """``[(team, ancestor-or-self)]`` for every team. One query; teams are few."""
-    parent: dict[int, int | None] = dict(Team.objects.values_list("pk", "parent_id"))
-    pairs = []
-    for team in parent:
-        node: int | None = team
-        seen: set[int] = set()
-        while node is not None and node not in seen:
-            seen.add(node)
-            pairs.append((team, node))
-            node = parent.get(node)
-    return pairs
+    return signatures.closure_of(dict(Team.objects.values_list("pk", "parent_id")))
 
 
 @dataclass
@@ -117,9 +108,7 @@ class Universe:
 
     def signature(self) -> str:
         """The team tree counted with: incremental runs need the same one as the run they build on."""
-        # (the version tag: rows of older code have no stay histograms to build on)
-        text = "stays-v1" + repr(sorted(self.closure))
-        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+        return signatures.tree_signature(self.closure)
 
     def keys(self, extra_users: Iterable[int] = ()) -> list[tuple[str, int]]:
         users = sorted(set(self.rep_ids) | set(extra_users))
@@ -134,9 +123,8 @@ def run_signature(u: Universe) -> str:
     """What an incremental run must share with the run it builds on: the team tree, the stages'
     probabilities (the pipeline value of every open deal) and the deleted-deals counter (a deleted deal
     takes its history with it, which no delta sees). Any change makes the next run full."""
-    probabilities = sorted(StageConfig.objects.values_list("stage", "probability"))
-    text = f"{u.signature()}|ledger-v1|{probabilities}|{nightly_ledger.deletions()}"
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
+    probabilities = list(StageConfig.objects.values_list("stage", "probability"))
+    return signatures.signature(u.closure, probabilities, nightly_ledger.deletions())
 
 
 def universe() -> Universe:

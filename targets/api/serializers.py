@@ -326,6 +326,12 @@ class FunnelSerializer(serializers.Serializer):
     stages = FunnelStageSerializer(many=True)
     overall_conversion = serializers.FloatField(allow_null=True, help_text=_("entered(signing) / entered(prep)"))
     cohort_size = serializers.IntegerField()
+    medians_as_of = serializers.DateField(
+        allow_null=True,
+        required=False,
+        help_text="Live figures built on a nightly snapshot: the day whose median days in stage they show "
+        "(null: computed now).",
+    )
 
 
 class AttainmentRowSerializer(serializers.Serializer):
