@@ -1,12 +1,14 @@
 """Won/lost counts, won amount and lost reasons of a snapshot period for every rep, team and the org, kept
 incrementally and exactly.
 
-They read the deals' current values (a won deal's amount, a lost deal's status and reason), so a delta
-of new transitions alone would miss an edit. ``NightlyClosedDeal`` keeps, per period, the values each deal
-with a closing in it was counted with. A full computation of a period rebuilds those rows (one INSERT …
-SELECT) and counts from them; an incremental one reads only the deals changed since the previous run
-(plus those with a closing new to it) and adds, per scope, what they count now minus what they counted
-then (the old closings = the transitions the previous run saw, the old values = the ledger), writing their
+Each deal counts once per period, by its last closing or reopening there (``sql.outcome_counts``: won,
+lost, or — reopened last — neither), attributed by that transition's owner/team. The figures read the
+deals' current values (a won deal's amount, a lost deal's status and reason), so a delta of new
+transitions alone would miss an edit. ``NightlyClosedDeal`` keeps, per period, the values each deal with a
+closing in it was counted with. A full computation of a period rebuilds those rows (one INSERT … SELECT)
+and counts from them; an incremental one reads only the deals changed since the previous run (plus those
+with a closing or reopening new to it) and adds, per scope, what they count now minus what they counted
+then (the outcome decided by the transitions the previous run saw, with the ledger's values), writing their
 new values in the same statement, so the figures and the ledger never disagree.
 """
 
@@ -24,12 +26,24 @@ from targets.models import NightlyClosedDeal, NightlyInvalidation
 from targets.nightly_ledger import id_rows
 from targets.selectors.nightly_delta import NightHistories
 from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union, run_hashed
-from targets.selectors.sql import ENTRY_SQL, LR, D, T, _run, db_dt, group_teams, seen_ids, unseen_ids
+from targets.selectors.sql import (
+    ENTRY_SQL,
+    LR,
+    D,
+    T,
+    _run,
+    closing_sql,
+    db_dt,
+    group_teams,
+    outcome_flags,
+    seen_ids,
+    unseen_ids,
+)
 
 CL = NightlyClosedDeal._meta.db_table
-CLOSING = f"(t.kind = 'lose' OR (t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing'))"
-FLAGS = f"""CASE WHEN t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing' THEN 1 ELSE 0 END AS is_won,
-            CASE WHEN t.kind = 'lose' THEN 1 ELSE 0 END AS is_lost"""
+CLOSING = closing_sql("t")
+# the deal's last closing or reopening in the period (by time, then id) decides its outcome there
+LAST = "ROW_NUMBER() OVER (PARTITION BY deal_id ORDER BY occurred_at DESC, id DESC)"
 
 ScopeKey = tuple[str, int]
 
@@ -58,40 +72,66 @@ def _exec(sql: str, params: Sequence[Any]) -> None:
         cursor.execute(sql, params)
 
 
-def _src(where: str, max_id: int, table: str = T) -> str:
-    """The period's closings (alias t, narrowed by ``where``) with each deal's values now (``amount``,
-    ``code``) and as counted (the ledger: ``old_amount``, ``old_code``): index look-ups per closing (the
-    ledger's as scalar subqueries, whatever its statistics say), so no later join depends on the planner's
-    estimate of how many closings there are."""
-    old = f"""(SELECT o.amount FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_amount,
-                   (SELECT o.lost_code FROM {CL} o WHERE o.period = %s AND o.deal_id = t.deal_id) AS old_code"""
+def _events(where: str, max_id: int, table: str = T) -> str:
+    """The period's closings and reopenings in ``table`` (the night's histories) of the deals ``where``
+    selects (alias t), each marked ``old`` when the previous run (watermark ``max_id``) saw it (parameters:
+    max_id, prev_cutoff, start, cutoff)."""
+    window = "t.occurred_at >= %s AND t.occurred_at < %s"
+    return f"""events AS {_materialized()}(
+            SELECT t.id, t.deal_id, t.owner_id, t.team_id, t.occurred_at, t.kind, t.to_stage,
+                   CASE WHEN {seen_ids("t.id", max_id)} AND t.occurred_at < %s THEN 1 ELSE 0 END AS old
+            FROM {table} t WHERE {where} AND ({CLOSING} OR t.kind = 'reopen') AND {window})"""
+
+
+def _decided(*, incremental: bool) -> str:
+    """Per deal of ``events``: the transition deciding its outcome in the period now (``is_won``/``is_lost``)
+    and, incremental, the one that decided it for the previous run (``was_won``/``was_lost``: its last seen
+    closing or reopening), each attributed by its owner/team; a deal reopened last has no outcome."""
+    flags = f"{outcome_flags('x')}"
+    old = f", {LAST.replace('deal_id', 'deal_id, old')} AS old_rn" if incremental else ""
+    ranked = f"ranked AS (SELECT e.*, {LAST} AS rn{old} FROM events e)"
+    now = f"""SELECT x.owner_id, x.team_id, x.deal_id, {flags}, 0 AS was_won, 0 AS was_lost FROM ranked x
+            WHERE x.rn = 1"""
+    if not incremental:
+        return f"{ranked}, decided AS ({now})"
+    then = f"""SELECT x.owner_id, x.team_id, x.deal_id, 0, 0,
+                   CASE WHEN x.kind IN {ENTRY_SQL} AND x.to_stage = 'signing' THEN 1 ELSE 0 END,
+                   CASE WHEN x.kind = 'lose' THEN 1 ELSE 0 END
+            FROM ranked x WHERE x.old = 1 AND x.old_rn = 1"""
+    return f"{ranked}, decided AS ({now} UNION ALL {then})"
+
+
+def _src() -> str:
+    """``decided`` with each deal's values now (``amount``, ``code``: its lost reason while lost, else NULL)
+    and as counted (the ledger: ``old_amount``, ``old_code``; parameters: period, period): index look-ups
+    per row (the ledger's as scalar subqueries, whatever its statistics say)."""
+    old = f"""(SELECT o.amount FROM {CL} o WHERE o.period = %s AND o.deal_id = x.deal_id) AS old_amount,
+                   (SELECT o.lost_code FROM {CL} o WHERE o.period = %s AND o.deal_id = x.deal_id) AS old_code"""
     return f"""src AS {_materialized()}(
-            SELECT t.owner_id, t.team_id, t.deal_id, {FLAGS},
-                   CASE WHEN {seen_ids("t.id", max_id)} AND t.occurred_at < %s THEN 1 ELSE 0 END AS old,
+            SELECT x.owner_id, x.team_id, x.deal_id, x.is_won, x.is_lost, x.was_won, x.was_lost,
                    COALESCE(d.contract_amount, d.amount, 0) AS amount,
-                   CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code,
-                   {old}
-            FROM {table} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
-            WHERE {where} AND {CLOSING} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+                   CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code, {old}
+            FROM decided x JOIN {D} d ON d.id = x.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id)"""
 
 
 PER_DEAL = """per_deal AS (
-            SELECT k.st, k.sid, k.deal_id, MAX(k.is_won) AS won, SUM(k.is_won) AS wins, MAX(k.is_lost) AS lost,
-                   MAX(k.is_won * k.old) AS owon, SUM(k.is_won * k.old) AS owins, MAX(k.is_lost * k.old) AS olost,
+            SELECT k.st, k.sid, k.deal_id, MAX(k.is_won) AS won, MAX(k.is_lost) AS lost,
+                   MAX(k.was_won) AS owon, MAX(k.was_lost) AS olost,
                    MAX(k.amount) AS amount, MAX(k.code) AS code, MAX(k.old_amount) AS old_amount,
                    MAX(k.old_code) AS old_code
             FROM keyed k GROUP BY 1, 2, 3)"""
-KEYED = "deal_id, is_won, is_lost, old, amount, code, old_amount, old_code"
-# per scope: what the deals count now minus what they counted (old closings × old values)
+KEYED = "deal_id, is_won, is_lost, was_won, was_lost, amount, code, old_amount, old_code"
+# per scope: what the deals count now minus what they counted (the deciding closing then × old values);
+# a lost deal's reason is its code, '' when it has none now (reopened since)
 SELECT_DELTA = """
-        SELECT 'o', st, sid, '', SUM(won - owon), SUM(wins * amount - owins * COALESCE(old_amount, 0)),
+        SELECT 'o', st, sid, '', SUM(won - owon), SUM(won * amount - owon * COALESCE(old_amount, 0)),
                SUM(lost - olost)
         FROM per_deal GROUP BY st, sid
         UNION ALL
         SELECT 'r', st, sid, code, SUM(n), 0, 0 FROM (
-            SELECT st, sid, code, 1 AS n FROM per_deal WHERE lost = 1 AND code IS NOT NULL
+            SELECT st, sid, COALESCE(code, '') AS code, 1 AS n FROM per_deal WHERE lost = 1
             UNION ALL
-            SELECT st, sid, old_code, -1 FROM per_deal WHERE olost = 1 AND old_code IS NOT NULL) r
+            SELECT st, sid, COALESCE(old_code, ''), -1 FROM per_deal WHERE olost = 1) r
         GROUP BY st, sid, code"""
 
 
@@ -105,27 +145,36 @@ def _put() -> str:
 
 
 def _src_full() -> str:
-    """``src`` of a period computed from scratch (parameters: start, cutoff): its closings, then the
-    values of their deals by index look-ups (never a pass over every deal), joined by hash."""
+    """``src`` of a period computed from scratch (parameters: start, cutoff, start, cutoff): its closings,
+    the reopenings of its lost deals, each deal's deciding transition, then the values of those deals by
+    index look-ups (never a pass over every deal), joined by hash."""
+    window = "t.occurred_at >= %s AND t.occurred_at < %s"
     return f"""closings AS {_materialized()}(
-            SELECT t.owner_id, t.team_id, t.deal_id, {FLAGS} FROM {T} t
-            WHERE {CLOSING} AND t.occurred_at >= %s AND t.occurred_at < %s),
+            SELECT t.id, t.deal_id, t.owner_id, t.team_id, t.occurred_at, t.kind, t.to_stage FROM {T} t
+            WHERE {CLOSING} AND {window}),
+        events AS {_materialized()}(
+            SELECT * FROM closings
+            UNION ALL
+            SELECT t.id, t.deal_id, t.owner_id, t.team_id, t.occurred_at, t.kind, t.to_stage FROM {T} t
+            WHERE t.kind = 'reopen' AND t.deal_id {in_ids("SELECT deal_id FROM closings WHERE kind = 'lose'")}
+            AND {window}),
+        {_decided(incremental=False)},
         vals AS {_materialized()}(
             SELECT d.id, COALESCE(d.contract_amount, d.amount, 0) AS amount,
                    CASE WHEN d.status = 'lost' THEN COALESCE(r.code, '') END AS code
             FROM {D} d LEFT JOIN {LR} r ON r.id = d.lost_reason_id
-            WHERE d.id {in_ids("SELECT deal_id FROM closings")}),
+            WHERE d.id {in_ids("SELECT deal_id FROM decided")}),
         src AS {_materialized()}(
-            SELECT c.owner_id, c.team_id, c.deal_id, c.is_won, c.is_lost, 0 AS old, v.amount, v.code,
+            SELECT c.owner_id, c.team_id, c.deal_id, c.is_won, c.is_lost, c.was_won, c.was_lost, v.amount, v.code,
                    CAST(NULL AS NUMERIC) AS old_amount, CAST(NULL AS VARCHAR(40)) AS old_code
-            FROM closings c JOIN vals v ON v.id = c.deal_id)"""
+            FROM decided c JOIN vals v ON v.id = c.deal_id)"""
 
 
 def full(closure: Sequence[tuple[int, int]], *, period: str, start: datetime, cutoff: datetime) -> Outcomes:
-    """Count the period's closings from scratch with the deals' values now, and rebuild the period's
+    """Count the period's outcomes from scratch with the deals' values now, and rebuild the period's
     ledger rows with the values counted (on PostgreSQL in the same statement)."""
     g = group_teams(closure)
-    params = [*g.cte_params, db_dt(start), db_dt(cutoff)]
+    params = [*g.cte_params, db_dt(start), db_dt(cutoff), db_dt(start), db_dt(cutoff)]
     ctes = [_src_full(), keyed_union("src", KEYED), PER_DEAL]
     _exec(f"DELETE FROM {CL} WHERE period = %s", [period])
     if connection.vendor == "postgresql":
@@ -146,26 +195,27 @@ def delta(
     changed: Sequence[int],
 ) -> Outcomes:
     """What the period's figures gained since the previous run (``hist``: the night's histories since it):
-    for the deals in ``changed`` and those with a closing new to it, now − then, per scope. Their ledger
-    rows take the values now, in the same statement on PostgreSQL."""
+    for the deals in ``changed`` and those with a closing or reopening new to it, now − then, per scope.
+    Their ledger rows take the values now, in the same statement on PostgreSQL."""
     g = group_teams(closure)
     listed, ids = id_rows(changed)
     window = "t.occurred_at >= %s AND t.occurred_at < %s"
     fresh = f"""changed AS (
             SELECT t.deal_id FROM {hist.table} t
-            WHERE {CLOSING} AND {window} AND ({unseen_ids("t.id", hist.max_id)} OR t.occurred_at >= %s)
+            WHERE ({CLOSING} OR t.kind = 'reopen') AND {window}
+            AND ({unseen_ids("t.id", hist.max_id)} OR t.occurred_at >= %s)
             UNION {listed})"""
     prev_cutoff = hist.prev_cutoff
     fresh_params = [db_dt(start), db_dt(cutoff), hist.max_id, db_dt(max(start, prev_cutoff)), ids]
-    src_params = [hist.max_id, db_dt(prev_cutoff), period, period, db_dt(start), db_dt(cutoff)]
-    src = _src("t.deal_id IN (SELECT deal_id FROM changed)", hist.max_id, table=hist.table)
-    ctes = [fresh, src, keyed_union("src", KEYED), PER_DEAL]
-    params = [*g.cte_params, *fresh_params, *src_params]
+    events = _events("t.deal_id IN (SELECT deal_id FROM changed)", hist.max_id, table=hist.table)
+    event_params = [hist.max_id, db_dt(prev_cutoff), db_dt(start), db_dt(cutoff)]
+    ctes = [fresh, events, _decided(incremental=True), _src(), keyed_union("src", KEYED), PER_DEAL]
+    params = [*g.cte_params, *fresh_params, *event_params, period, period]
     if connection.vendor == "postgresql":
-        sql = f"{g.with_clause(fresh, src, f'put AS ({_put()})', *ctes[2:])} {SELECT_DELTA}"
+        sql = f"{g.with_clause(*ctes[:4], f'put AS ({_put()})', *ctes[4:])} {SELECT_DELTA}"
         return _result(_run(sql, [*params, period]))
     rows = _run(f"{g.with_clause(*ctes)} {SELECT_DELTA}", params)
-    _exec(f"{g.with_clause(fresh, src)} {_put()}", [*params, period])
+    _exec(f"{g.with_clause(*ctes[:4])} {_put()}", [*params, period])
     return _result(rows)
 
 

@@ -1,7 +1,8 @@
 """Tier standings: each rep's signings and won amount in a period against the tiers that apply.
 
-Signings and won amount come from the counting SQL (``sql.outcome_counts``: won = entered ``signing``,
-attributed to the owner at that moment), one query for all the reps. The tiers are those of the scope's
+Signings and won amount come from the counting SQL (``sql.outcome_counts``: a deal won in the period =
+its last closing there entered ``signing``, attributed to the owner at that moment), one query for all the
+reps. The tiers are those of the scope's
 team (nearest team up the tree with tiers, else the organisation's); a rep scope uses the rep's team.
 """
 

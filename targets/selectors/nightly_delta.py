@@ -1,12 +1,12 @@
 """The night's histories: what an incremental nightly run reads of the deals that changed since the run it
 builds on, read ONCE into a temporary table that every delta query of the run shares.
 
-``NightHistories.build`` copies the moves (create/forward/backward, with their stored stays) and losses of
-every deal with a transition new to the previous run (id above its watermark or one of its gaps — see
-``targets.watermark`` — or occurring at or after the end of its as-of day) or listed (the deals whose
-values changed since, for the outcome ledgers): their whole histories, read by a bitmap of those deals'
-rows only (~20 k deals, ~80 k rows for 1 % of a million deals changed). The stays check and the delta
-queries then read that small table instead of probing the
+``NightHistories.build`` copies the moves (create/forward/backward, with their stored stays), losses and
+reopenings of every deal with a transition new to the previous run (id above its watermark or one of its
+gaps — see ``targets.watermark`` — or occurring at or after the end of its as-of day) or listed (the deals
+whose values changed since, for the outcome ledgers): their whole histories, read by a bitmap of those
+deals' rows only (~20 k deals, ~80 k rows for 1 % of a million deals changed). The stays check and the
+delta queries then read that small table instead of probing the
 transitions' deal index again per figure and period.
 
 Each delta counts what is new to the previous run among the rows it reads, so reading more deals than the
@@ -27,7 +27,7 @@ from targets.selectors.nightly_sql import EXIT_SQL, _materialized, keyed_union, 
 from targets.selectors.sql import ENTRY_SQL, T, Watermark, _run, db_dt, group_teams, seen_ids, unseen_ids
 
 HIST = "nightly_histories"
-HIST_KINDS = "('create', 'forward', 'backward', 'lose')"
+HIST_KINDS = "('create', 'forward', 'backward', 'lose', 'reopen')"
 
 
 def _listed(ids: Sequence[int]) -> tuple[str, str]:

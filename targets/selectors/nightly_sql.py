@@ -27,7 +27,6 @@ from pipeline.models.core import STAY_BUCKET_SCALE
 from targets.models import ScopeType
 from targets.selectors.sql import (
     ENTRY_SQL,
-    LR,
     MOVE_SQL,
     SC,
     D,
@@ -323,48 +322,7 @@ def stays_at_ranks(
     return {(st, int(sid), stage, int(b), int(k)): float(d) for st, sid, stage, b, k, d in _run(sql, params)}
 
 
-# --- outcomes and open deals -------------------------------------------------------------------
-
-
-def outcomes_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
-    """``sql.outcome_counts`` of every scope: ``{(scope_type, scope_id): (won, won amount, lost)}``, from the
-    period's entries into signing and losses (a narrow index) and the won deals' current amounts."""
-    g = group_teams(closure)
-    won = f"t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing'"
-    src = f"""src AS {_materialized()}(
-            SELECT t.owner_id, t.team_id, t.deal_id, CASE WHEN {won} THEN 1 ELSE 0 END AS is_won,
-                   CASE WHEN t.kind = 'lose' THEN 1 ELSE 0 END AS is_lost
-            FROM {T} t
-            WHERE (t.kind = 'lose' OR ({won})) AND t.occurred_at >= %s AND t.occurred_at < %s)"""
-    amounts = f"""amounts AS (
-            SELECT d.id, COALESCE(d.contract_amount, d.amount, 0) AS amount FROM {D} d
-            WHERE d.id IN (SELECT deal_id FROM src WHERE is_won = 1))"""
-    # per (scope, deal) first (hash), then per scope: deals won, Σ amount per won entry, deals lost
-    per_deal = """per_deal AS (
-            SELECT k.st, k.sid, k.deal_id, MAX(k.is_won) AS won, SUM(k.is_won) AS wins, MAX(k.is_lost) AS lost
-            FROM keyed k GROUP BY 1, 2, 3)"""
-    sql = f"""
-        {g.with_clause(src, amounts, keyed_union("src", "deal_id, is_won, is_lost"), per_deal)}
-        SELECT p.st, p.sid, SUM(p.won), SUM(CASE WHEN p.wins > 0 THEN p.wins * a.amount ELSE 0 END), SUM(p.lost)
-        FROM per_deal p LEFT JOIN amounts a ON a.id = p.deal_id
-        GROUP BY 1, 2"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
-    return {(st, int(sid)): (int(w), amt if amt is not None else 0, int(lost)) for st, sid, w, amt, lost in rows}
-
-
-def lost_reasons_all(closure: Sequence[tuple[int, int]], *, start: datetime, cutoff: datetime) -> dict:
-    """``sql.lost_reason_counts`` of every scope: ``{(scope_type, scope_id, reason code): deals}`` lost in
-    the period and still lost now."""
-    g = group_teams(closure)
-    src = f"""src AS {_materialized()}(
-            SELECT DISTINCT t.owner_id, t.team_id, t.deal_id, COALESCE(r.code, '') AS code
-            FROM {T} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id
-            WHERE t.kind = 'lose' AND d.status = 'lost' AND t.occurred_at >= %s AND t.occurred_at < %s)"""
-    sql = f"""
-        {g.with_clause(src, keyed_union("src", "code, deal_id"))}
-        SELECT st, sid, code, COUNT(*) FROM (SELECT DISTINCT st, sid, code, deal_id FROM keyed) d GROUP BY 1, 2, 3"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff)])
-    return {(st, int(sid), code): int(n) for st, sid, code, n in rows}
+# --- open deals ---------------------------------------------------------------------------------
 
 
 def open_deals_all(closure: Sequence[tuple[int, int]]) -> list[tuple[str, int, str, Any, int, int]]:

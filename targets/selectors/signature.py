@@ -36,7 +36,9 @@ def tree_signature(closure: Iterable[tuple[int, int]]) -> str:
 
 
 def signature(closure: Iterable[tuple[int, int]], probabilities: Sequence[tuple[str, int]], deletions: int) -> str:
-    text = f"{tree_signature(closure)}|ledger-v1|{sorted(probabilities)}|{deletions}"
+    """(the version tag ledger-v2: outcomes by each deal's deciding closing, so rows of older code are not
+    built on)"""
+    text = f"{tree_signature(closure)}|ledger-v2|{sorted(probabilities)}|{deletions}"
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 

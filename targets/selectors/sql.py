@@ -227,36 +227,77 @@ SC = StageConfig._meta.db_table
 LR = LostReason._meta.db_table
 
 
+def closing_sql(alias: str) -> str:
+    """The transition ``alias`` closes its deal: an entry into ``signing`` (won) or a ``lose``."""
+    return f"({alias}.kind = 'lose' OR ({alias}.kind IN {ENTRY_SQL} AND {alias}.to_stage = 'signing'))"
+
+
+def outcome_flags(alias: str) -> str:
+    """``is_won``, ``is_lost`` of a closing or reopening transition ``alias``."""
+    return f"""CASE WHEN {alias}.kind IN {ENTRY_SQL} AND {alias}.to_stage = 'signing' THEN 1 ELSE 0 END AS is_won,
+               CASE WHEN {alias}.kind = 'lose' THEN 1 ELSE 0 END AS is_lost"""
+
+
+def _decided(g: Grouping) -> tuple[list[str], list[Any]]:
+    """CTEs ending in ``decided``: per deal with a closing in ``[start, cutoff)`` in the scope, its last
+    closing or reopening in the period (by time, then id) when that is a closing — the deal's outcome in the
+    period, attributed by that transition's owner/team (``is_won``/``is_lost``; reopened last: no row).
+    Returns the CTEs and their parameters after ``start, cutoff`` (see ``outcome_counts``)."""
+    s = g.for_alias("s")
+    scoped = f"""scoped AS (
+            SELECT DISTINCT s.deal_id FROM {T} s {s.join}
+            WHERE {closing_sql("s")} AND s.occurred_at >= %s AND s.occurred_at < %s {s.where})"""
+    events = f"""events AS (
+            SELECT e.id, e.deal_id, e.owner_id, e.team_id, e.occurred_at, {outcome_flags("e")}
+            FROM {T} e
+            WHERE e.deal_id IN (SELECT deal_id FROM scoped) AND ({closing_sql("e")} OR e.kind = 'reopen')
+            AND e.occurred_at >= %s AND e.occurred_at < %s)"""
+    decided = """decided AS (
+            SELECT * FROM (
+                SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY ev.deal_id ORDER BY ev.occurred_at DESC, ev.id DESC) AS rn
+                FROM events ev) x
+            WHERE x.rn = 1 AND (x.is_won = 1 OR x.is_lost = 1))"""
+    return [scoped, events, decided], s.where_params
+
+
 def outcome_counts(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[int, tuple[int, Any, int]]:
-    """``{scope_id: (won deals, won amount, lost deals)}`` closed in ``[start, cutoff)``, attributed by the
-    owner/team at closing. Won = entered ``signing`` (once per deal: signing is final); lost = a ``lose``
-    transition (a deal lost, reopened and lost again in the period counts once)."""
-    g = g.for_alias("t")
-    won = f"t.kind IN {ENTRY_SQL} AND t.to_stage = 'signing'"
+    """``{scope_id: (won deals, won amount, lost deals)}`` closed in ``[start, cutoff)``. Each deal counts
+    once per period, by its last closing in the period, attributed by the owner/team of that transition:
+    won (entered ``signing``), or lost when its last ``lose`` in the period is not followed by a reopen in
+    the period (a deal lost, reopened and won in one month is one won deal; lost, reopened and lost again
+    is one lost deal). The won amount is the won deals' contract amount (else amount) now."""
+    ctes, scoped_params = _decided(g)
+    t = g.for_alias("t")
     sql = f"""
-        {g.with_clause()}
-        SELECT {g.key} AS scope_id,
-               COUNT(DISTINCT CASE WHEN {won} THEN t.deal_id END),
-               SUM(CASE WHEN {won} THEN (
-                   SELECT COALESCE(d.contract_amount, d.amount, 0) FROM {D} d WHERE d.id = t.deal_id) ELSE 0 END),
-               COUNT(DISTINCT CASE WHEN t.kind = 'lose' THEN t.deal_id END)
-        FROM {T} t {g.join}
-        WHERE (({won}) OR t.kind = 'lose') AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+        {g.with_clause(*ctes)}
+        SELECT {t.key} AS scope_id, SUM(t.is_won),
+               SUM(CASE WHEN t.is_won = 1 THEN COALESCE(d.contract_amount, d.amount, 0) ELSE 0 END), SUM(t.is_lost)
+        FROM decided t JOIN {D} d ON d.id = t.deal_id {t.join}
+        WHERE 1 = 1 {t.where}
         GROUP BY 1"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params])
+    window = [db_dt(start), db_dt(cutoff)]
+    rows = _run(sql, [*g.cte_params, *window, *scoped_params, *window, *t.where_params])
     return {int(sid): (int(w), w_amt if w_amt is not None else 0, int(lost)) for sid, w, w_amt, lost in rows}
 
 
+def lost_reason_code(deal: str = "d", reason: str = "r") -> str:
+    """A lost deal's reason code: its reason now, or ``''`` when it has none now (reopened since)."""
+    return f"CASE WHEN {deal}.status = 'lost' THEN COALESCE({reason}.code, '') ELSE '' END"
+
+
 def lost_reason_counts(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[tuple[int, str], int]:
-    """``{(scope_id, reason code): deals}`` lost in the window and still lost now."""
-    g = g.for_alias("t")
+    """``{(scope_id, reason code): deals}`` over exactly the deals ``outcome_counts`` counts as lost in the
+    window (so the codes add up to the lost count): the deal's reason now, ``''`` when reopened since."""
+    ctes, scoped_params = _decided(g)
+    t = g.for_alias("t")
     sql = f"""
-        {g.with_clause()}
-        SELECT {g.key} AS scope_id, COALESCE(r.code, ''), COUNT(DISTINCT t.deal_id)
-        FROM {T} t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id {g.join}
-        WHERE t.kind = 'lose' AND d.status = 'lost' AND t.occurred_at >= %s AND t.occurred_at < %s {g.where}
+        {g.with_clause(*ctes)}
+        SELECT {t.key} AS scope_id, {lost_reason_code()}, COUNT(*)
+        FROM decided t JOIN {D} d ON d.id = t.deal_id LEFT JOIN {LR} r ON r.id = d.lost_reason_id {t.join}
+        WHERE t.is_lost = 1 {t.where}
         GROUP BY 1, 2"""
-    rows = _run(sql, [*g.cte_params, db_dt(start), db_dt(cutoff), *g.where_params])
+    window = [db_dt(start), db_dt(cutoff)]
+    rows = _run(sql, [*g.cte_params, *window, *scoped_params, *window, *t.where_params])
     return {(int(sid), code): int(n) for sid, code, n in rows}
 
 

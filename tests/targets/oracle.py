@@ -73,13 +73,19 @@ def median_days(recs: list[Rec], in_scope: InScope, start: datetime, cutoff: dat
     return {s: round(statistics.median(v), 3) for s, v in stays.items() if v}
 
 
+def outcome_of_deals(recs: list[Rec], start: datetime, cutoff: datetime) -> dict[int, Rec]:
+    """Per deal closed in the period: its last closing or reopening in the period, when that is a closing
+    (an entry into signing: won; a lose: lost). Sharpened with the one-rule outcomes: a deal lost, reopened
+    and won in one period is won only; lost and reopened (and not closed again) is neither."""
+    last: dict[int, Rec] = {}
+    for r in sorted(recs, key=lambda r: (r.at, r.seq)):
+        closing = r.kind == "lose" or (r.kind in ("create", "forward") and r.to_stage == "signing")
+        if start <= r.at < cutoff and (closing or r.kind == "reopen"):
+            last[r.deal] = r
+    return {d: r for d, r in last.items() if r.kind != "reopen"}
+
+
 def outcomes(recs: list[Rec], in_scope: InScope, start: datetime, cutoff: datetime) -> tuple[int, int]:
-    won, lost = set(), set()
-    for r in recs:
-        if not (start <= r.at < cutoff and in_scope(r)):
-            continue
-        if r.kind in ("create", "forward") and r.to_stage == "signing":
-            won.add(r.deal)
-        if r.kind == "lose":
-            lost.add(r.deal)
-    return len(won), len(lost)
+    """(won deals, lost deals) of the period, each deal once, attributed by its deciding transition."""
+    decided = [r for r in outcome_of_deals(recs, start, cutoff).values() if in_scope(r)]
+    return sum(1 for r in decided if r.kind != "lose"), sum(1 for r in decided if r.kind == "lose")

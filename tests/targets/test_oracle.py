@@ -174,6 +174,7 @@ def test_sql_services_agree_with_the_naive_oracle(org, deals_spec, as_of_day):  
             won, lost = oracle.outcomes(recs, in_scope, start, end)
             result = outcomes(scope=scope, period=PERIOD)
             assert (result.won_count, result.lost_count) == (won, lost)
+            assert sum(result.lost_reasons.values()) == lost  # the reasons of exactly the lost deals
 
             # snapshot as of a day inside the period: cut at the end of that day (org time zone)
             cut = end_of_day(as_of)
@@ -188,4 +189,5 @@ def test_sql_services_agree_with_the_naive_oracle(org, deals_spec, as_of_day):  
                 scope_type=scope.type, scope_id=scope.id, period=PERIOD.key, as_of=as_of
             )
             assert (scope_snap.won_count, scope_snap.lost_count) == oracle.outcomes(recs, in_scope, start, cut)
+            assert sum(scope_snap.lost_reasons.values()) == scope_snap.lost_count
         transaction.set_rollback(True)
