@@ -4,7 +4,9 @@ Each forward/backward move stores its stay (``StageTransition.stay_started_at``)
 bucket (``stay_bucket``, non-decreasing in the length). A snapshot row keeps the period's exits from its
 rung per bucket (``FunnelSnapshot.stay_histogram``). Counts are additive, so a run's histogram = the
 previous run's + the exits new to it (± the moves whose stay a move written into the past changed).
-The histogram tells in which bucket the middle stay(s) lie and at which rank; only those buckets' exits
+Exits from a rung passed through (left at the instant it was entered: a skipped rung, one below the stage
+a deal was created at) are no stays and are not counted. The histogram tells in which bucket the middle
+stay(s) lie and at which rank; only those buckets' exits
 are then read (an index range each) to pick the exact values. The median of an even count is the mean
 of the two middle stays, as in ``targets.selectors.sql.median_days``.
 """

@@ -42,6 +42,8 @@ from targets.selectors.sql import (
 )
 
 EXIT_SQL = "('forward', 'backward')"
+# an exit (alias x) that ends a stay: not one from a rung passed through (left at the instant it was entered)
+STAYED = "x.stay_started_at < x.occurred_at"
 
 
 def _materialized() -> str:
@@ -197,23 +199,30 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None, hist: str
     differs = "IS DISTINCT FROM" if pg else "IS NOT"
     bucket = bucket_sql("h.occurred_at", "h.arrived")
     # only the moves whose stored stay differs from the history reach the UPDATE (usually none)
-    stays = f"""SELECT h.id, h.stay_bucket AS old_bucket, h.arrived, {bucket} AS new_bucket FROM ({history}) h
+    stays = f"""SELECT h.id, h.stay_bucket AS old_bucket, h.stay_started_at AS old_started, h.arrived,
+                   {bucket} AS new_bucket FROM ({history}) h
             WHERE h.kind IN {EXIT_SQL}
             AND (h.stay_started_at {differs} h.arrived OR h.stay_bucket {differs} {bucket})"""
     assign = "stay_started_at = s.arrived, stay_bucket = s.new_bucket"
+
+    def counted(bucket: str, started: str) -> str:  # the bucket a move counts in: none when passed through
+        return f"CASE WHEN {started} < x.occurred_at THEN {bucket} END"
+
     columns = "x.id, x.owner_id, x.team_id, x.from_stage, x.occurred_at"
     if pg:
         sql = f"""
             WITH s AS MATERIALIZED ({stays}),
             done AS (UPDATE {T} x SET {assign} FROM s WHERE x.id = s.id
-                     RETURNING {columns}, s.old_bucket, x.stay_bucket AS new_bucket)
+                     RETURNING {columns}, {counted("s.old_bucket", "s.old_started")} AS old_bucket,
+                         {counted("x.stay_bucket", "x.stay_started_at")} AS new_bucket)
             SELECT id, owner_id, team_id, from_stage, occurred_at, old_bucket, new_bucket, NULL, NULL FROM done
             WHERE {seen_ids("id", seen_up_to)}
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, MIN(occurred_at), NULL, NULL, COUNT(*), MAX(occurred_at) FROM done"""
         rows = _run(sql, [seen_up_to])
     else:
-        old = f"""SELECT {columns}, s.old_bucket, s.new_bucket FROM {T} x JOIN ({stays}) s ON x.id = s.id"""
+        old = f"""SELECT {columns}, {counted("s.old_bucket", "s.old_started")},
+                  {counted("s.new_bucket", "s.arrived")} FROM {T} x JOIN ({stays}) s ON x.id = s.id"""
         changed = [(*r[:4], _as_dt(r[4]), *r[5:]) for r in _run(old, [])]
         watermark = Watermark(seen_up_to, getattr(seen_up_to, "gaps", ()))
         rows = [(*r, None, None) for r in changed if watermark.saw(r[0])]
@@ -244,7 +253,8 @@ def _exits(*, new_since: tuple[int, datetime] | None) -> str:
     previous run (``new_since`` = its watermark and as-of end: two index ranges, deduplicated by id;
     parameters: watermark, start, cutoff, the later of start and its as-of end, cutoff)."""
     columns = "x.id, x.owner_id, x.team_id, x.from_stage AS stage, x.stay_bucket AS bucket"
-    exits = f"x.kind IN {EXIT_SQL} AND x.stay_bucket IS NOT NULL AND x.occurred_at >= %s AND x.occurred_at < %s"
+    exits = f"""x.kind IN {EXIT_SQL} AND x.stay_bucket IS NOT NULL AND {STAYED}
+        AND x.occurred_at >= %s AND x.occurred_at < %s"""
     if new_since is None:
         return f"SELECT {columns} FROM {T} x WHERE {exits}"
     # the new ids alone (OFFSET 0 fences them on PostgreSQL, whose planner would otherwise AND the primary
@@ -295,7 +305,7 @@ def stays_at_ranks(
     values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(wanted))
     want = f"want(st, sid, stage, bucket, k) AS (VALUES {values})"
     buckets = "buckets AS (SELECT DISTINCT st, sid, stage, bucket FROM want)"
-    exits = f"""x.kind IN {EXIT_SQL} AND x.stay_bucket = b.bucket AND x.from_stage = b.stage
+    exits = f"""x.kind IN {EXIT_SQL} AND x.stay_bucket = b.bucket AND x.from_stage = b.stage AND {STAYED}
             AND x.occurred_at >= %s AND x.occurred_at < %s"""
     days = _days("x.occurred_at", "x.stay_started_at")
     rows = f"""stays AS (

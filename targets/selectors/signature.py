@@ -30,8 +30,9 @@ def closure_of(parent: Mapping[int, int | None]) -> list[tuple[int, int]]:
 
 
 def tree_signature(closure: Iterable[tuple[int, int]]) -> str:
-    """The team tree counted with (the version tag: rows of older code have no stay histograms)."""
-    text = "stays-v1" + repr(sorted(closure))
+    """The team tree counted with (the version tag: rows of older code have no stay histograms, or count
+    the rungs passed through as stays)."""
+    text = "stays-v2" + repr(sorted(closure))
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 

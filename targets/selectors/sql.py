@@ -188,7 +188,9 @@ def median_days(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[tuple
 
     A stay in s starts with the transition that brought the deal to s (create, forward or backward)
     and ends with the next one that takes it elsewhere (forward or backward); lose/reopen keep the
-    stage and neither start nor end a stay. The median of an even count is the mean of the middle two.
+    stage and neither start nor end a stay. A rung left at the instant it was entered (a skipped rung,
+    one below the stage a deal was created at) was passed through: no stay. The median of an even count
+    is the mean of the middle two.
     """
     x = g.for_alias("x")
     # The arrival: the deal's latest stage change before the exit, ordered by (time, id). A correlated
@@ -205,9 +207,12 @@ def median_days(g: Grouping, *, start: datetime, cutoff: datetime) -> dict[tuple
             FROM {T} x {x.join}
             WHERE x.kind IN ('forward', 'backward') AND x.occurred_at >= %s AND x.occurred_at < %s {x.where})"""
     # No WHERE on the arrival (it would evaluate the subquery twice): an exit without an earlier move
-    # (inconsistent data) has days NULL, sorts last and is not counted.
+    # (inconsistent data) or at the instant of its arrival (a rung passed through) has days NULL, sorts
+    # last and is not counted.
     stays = f"""stays AS (
-            SELECT scope_id, stage, {_days("occurred_at", "arrived_at")} AS days FROM exits)"""
+            SELECT scope_id, stage,
+                   CASE WHEN arrived_at < occurred_at THEN {_days("occurred_at", "arrived_at")} END AS days
+            FROM exits)"""
     ranked = """ranked AS (
             SELECT scope_id, stage, days,
                    ROW_NUMBER() OVER (PARTITION BY scope_id, stage ORDER BY (days IS NULL), days) AS rn,

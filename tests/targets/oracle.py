@@ -67,8 +67,12 @@ def median_days(recs: list[Rec], in_scope: InScope, start: datetime, cutoff: dat
         )
         arrived = None
         for r in history:
+            # sharpened: a rung left at the instant it was entered (a skipped rung, one below the stage a
+            # deal was created at) was passed through, not stayed in — no 0.0-day stay
+            passed_through = r.at == arrived
             if r.kind != "create" and arrived is not None and start <= r.at < cutoff and in_scope(r):
-                stays[r.from_stage].append((r.at - arrived).total_seconds() / 86400)
+                if not passed_through:
+                    stays[r.from_stage].append((r.at - arrived).total_seconds() / 86400)
             arrived = r.at
     return {s: round(statistics.median(v), 3) for s, v in stays.items() if v}
 
