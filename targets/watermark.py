@@ -8,15 +8,16 @@ the ids at or below the watermark that the run could not see, which later runs a
 new.
 
 Which ids may still commit: every id at or below ``L`` is settled (committed and seen, or rolled back),
-where ``L`` is the sequence's value at a moment before every transaction open now began. Sequence values
-only grow, so a transaction that began after a reading of the sequence holds ids above it. Each run
-records such a reading (the sequence's last value, then the clock); the run reads the start of the
-oldest transaction open on the database (``pg_stat_activity``, after its own reading of the sequence),
-and takes ``L`` = its own reading when no other transaction is open, else the reading of the latest
-earlier run taken before that transaction began. The gaps are then the ids in ``(L, MAX(id)]`` not
-visible (a rolled-back id is a gap too; it never commits and costs nothing but a look-up). When no such
-reading exists, or the range or the gaps are too large to list, the gaps are unknown: the next run
-builds from scratch and live figures are computed without the run's snapshot.
+where ``L`` is the sequence's value at a moment before every session that may hold ids began to take
+them. Sequence values only grow, so a transaction that began after a reading of the sequence holds ids
+above it. Each run records such a reading (the sequence's last value, then the clock); the run reads, in
+``pg_stat_activity`` (after its own reading of the sequence), when the oldest such session began (a
+transaction that has written: its start; a statement running now in one that has not: the statement's
+start), and takes ``L`` = its own reading when there is none, else the reading of the latest earlier run
+taken before that moment (none: 0). The gaps are then the ids in ``(L, MAX(id)]`` not visible (a
+rolled-back id is a gap too; it never commits and costs nothing but a look-up). When the range or the
+gaps are too large to list, the gaps are unknown: the next run builds from scratch and live figures are
+computed without the run's snapshot.
 
 This assumes the identity sequence hands out values one at a time (``CACHE 1``, PostgreSQL's and Django's
 default). SQLite writes one transaction at a time: ``MAX(id)`` is exact, no gaps.
@@ -53,9 +54,14 @@ def capture() -> tuple[Watermark | None, dict[str, Any]]:
                OFFSET 0) x""",
         [T],
     )[0]
+    # The sessions that may hold ids still to commit: a transaction that has written (it has an xid; its ids
+    # were taken after it began) or a statement running now (an INSERT takes its id before it writes the row,
+    # and the transaction gets its xid with the row; its ids were taken after the statement began). Others
+    # (idle sessions, read-only transactions, autovacuum) hold none.
     oldest = _run(
-        """SELECT MIN(xact_start) FROM pg_stat_activity
-           WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL""",
+        """SELECT MIN(CASE WHEN backend_xid IS NOT NULL THEN xact_start ELSE query_start END) FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+           AND (backend_xid IS NOT NULL OR backend_xmin IS NOT NULL)""",
         [],
     )[0][0]
     _run("SELECT pg_stat_clear_snapshot()", [])
@@ -65,8 +71,8 @@ def capture() -> tuple[Watermark | None, dict[str, Any]]:
         "transition_gaps": None,
         "id_clock": {"sequence": int(sequence), "at": clock.isoformat()},
     }
-    settled = int(sequence) if oldest is None else _reading_before(oldest)
-    if settled is None or top - min(settled, top) > GAP_SCAN_LIMIT:
+    settled = int(sequence) if oldest is None else (_reading_before(oldest) or 0)  # 0: every id is checked
+    if top - min(settled, top) > GAP_SCAN_LIMIT:
         return None, stats
     gaps = [
         int(r[0])

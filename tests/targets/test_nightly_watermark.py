@@ -80,3 +80,33 @@ def test_without_open_transactions_the_watermark_has_no_gaps(org):  # type: igno
 
     assert stats["transition_gaps"] == []
     assert stats["max_transition_id"] == StageTransition.objects.order_by("-pk").first().pk
+
+
+def test_a_read_only_transaction_left_open_holds_no_ids(org):  # type: ignore[no-untyped-def]
+    """A report or a backup reading in a long transaction takes no ids: the run's gaps stay known (and empty),
+    so the next run builds on it."""
+    opened, release = threading.Event(), threading.Event()
+
+    def read_and_wait() -> None:
+        try:
+            with transaction.atomic():
+                list(StageTransition.objects.values_list("pk", flat=True))
+                opened.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=read_and_wait)
+    thread.start()
+    try:
+        assert opened.wait(10)
+        make_deal(owner=org.alice, stage=Stage.NEEDS)
+        first = nightly_run(run_date=timezone.localdate())
+        make_deal(owner=org.bob, stage=Stage.CONTACT)
+        second = nightly_run(run_date=timezone.localdate())
+    finally:
+        release.set()
+        thread.join(20)
+
+    assert first["transition_gaps"] == []
+    assert second["periods"][Period.current().key] == "incremental"
