@@ -218,7 +218,7 @@ def plan_as_dict(p: Plan) -> dict[str, Any]:
     """The API shape of a plan."""
     return {
         "period": p.period.key,
-        "scope": {"type": str(p.scope.type), "id": p.scope.id, "label": p.scope.label},
+        "scope": p.scope.as_dict(),
         "signings": p.signings,
         "periods_back": p.periods_back,
         "history": [h.key for h in p.history],

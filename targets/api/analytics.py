@@ -34,10 +34,14 @@ NOT_FOUND = OpenApiResponse(
 )
 
 
-def _scope_and_period(request: Request, query: s.serializers.Serializer) -> tuple[Scope, Period]:
+def _scope(request: Request, query: s.serializers.Serializer) -> Scope:
+    """The validated ``?team=`` / ``?user=`` as a scope the caller may see (400 / 404 otherwise)."""
     s.validated(query)
-    scope = Scope.from_params(query.validated_data, viewer=request.user)  # type: ignore[arg-type]
-    return scope, query.validated_data.get("period") or Period.current()
+    return Scope.from_params(query.validated_data, viewer=request.user)  # type: ignore[arg-type]
+
+
+def _scope_and_period(request: Request, query: s.serializers.Serializer) -> tuple[Scope, Period]:
+    return _scope(request, query), query.validated_data.get("period") or Period.current()
 
 
 class FunnelView(APIView):
@@ -121,7 +125,7 @@ class OutcomesView(APIView):
         labels = lost_reason_labels(result.lost_reasons)
         body = {
             "period": period.key,
-            "scope": _scope_dict(scope),
+            "scope": scope.as_dict(),
             "as_of": as_of,
             "won_count": result.won_count,
             "won_amount": result.won_amount,
@@ -147,12 +151,10 @@ class PipelineValueView(APIView):
         responses={200: s.PipelineValueSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
-        query = s.ScopeQuerySerializer(data=request.query_params)
-        s.validated(query)
-        scope = Scope.from_params(query.validated_data, viewer=request.user)  # type: ignore[arg-type]
+        scope = _scope(request, s.ScopeQuerySerializer(data=request.query_params))
         by_month = weighted_pipeline(scope=scope)
         body = {
-            "scope": _scope_dict(scope),
+            "scope": scope.as_dict(),
             "months": [{"month": month or None, "weighted_amount": value} for month, value in by_month.items()],
             "total": sum(by_month.values(), Decimal("0.00")),
         }
@@ -173,17 +175,11 @@ class StageWinRatesView(APIView):
         responses={200: s.StageWinRatesSerializer, 400: BAD_INPUT, 404: NOT_FOUND},
     )
     def get(self, request: Request) -> Response:
-        query = s.ScopeQuerySerializer(data=request.query_params)
-        s.validated(query)
-        scope = Scope.from_params(query.validated_data, viewer=request.user)  # type: ignore[arg-type]
+        scope = _scope(request, s.ScopeQuerySerializer(data=request.query_params))
         rates = stage_win_rates(scope=scope)
         body = {
-            "scope": _scope_dict(scope),
+            "scope": scope.as_dict(),
             "drift_points": WIN_RATE_DRIFT_POINTS,
             "stages": [asdict(r) for r in rates],
         }
         return Response(s.StageWinRatesSerializer(body).data)
-
-
-def _scope_dict(scope: Scope) -> dict[str, object]:
-    return {"type": scope.type, "id": scope.id, "label": scope.label}

@@ -353,7 +353,7 @@ def standings_payload(request: Request, period: Period) -> dict[str, Any]:
 
     return {
         "period": period.key,
-        "scope": {"type": scope.type, "id": scope.id, "label": scope.label},
+        "scope": scope.as_dict(),
         "tiers": tiers,
         "rows": [
             {

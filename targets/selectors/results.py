@@ -67,7 +67,7 @@ class FunnelResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "period": self.period.key,
-            "scope": {"type": self.scope.type, "id": self.scope.id, "label": self.scope.label},
+            "scope": self.scope.as_dict(),
             "as_of": self.as_of.isoformat(),
             "source": self.source,
             "stages": [asdict(s) for s in self.stages],
@@ -106,7 +106,7 @@ class AttainmentResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "period": self.period.key,
-            "scope": {"type": self.scope.type, "id": self.scope.id, "label": self.scope.label},
+            "scope": self.scope.as_dict(),
             "as_of": self.as_of.isoformat(),
             "source": self.source,
             "elapsed_share": self.elapsed_share,

@@ -70,6 +70,10 @@ class Scope:
             return cls.org()
         return cls.for_user(viewer)
 
+    def as_dict(self) -> dict[str, object]:
+        """``{"type", "id", "label"}``: how answers name their scope."""
+        return {"type": str(self.type), "id": self.id, "label": self.label}
+
     def team_ids(self) -> set[int]:
         """A team scope's team and sub-teams (one query, then remembered on this object); empty otherwise."""
         if self.type != ScopeType.TEAM:
