@@ -53,7 +53,8 @@ def validated(serializer: serializers.Serializer) -> dict[str, Any]:
     return serializer.validated_data  # type: ignore[return-value]
 
 
-PERIOD_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2]|W(0[1-9]|[1-4][0-9]|5[0-3])|Q[1-4])$"
+# Either case of the W and Q (``2026-w48`` is ``2026-W48``): the parsed ``Period`` carries the canonical key.
+PERIOD_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2]|[Ww](0[1-9]|[1-4][0-9]|5[0-3])|[Qq][1-4])$"
 
 
 class PeriodKeyField(serializers.CharField):

@@ -116,7 +116,11 @@ class PeriodViewSet(viewsets.ViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "key", str, OpenApiParameter.PATH, pattern=s.PERIOD_PATTERN, description="2026-11, 2026-W48 or 2026-Q4"
+                "key",
+                str,
+                OpenApiParameter.PATH,
+                pattern=s.PERIOD_PATTERN,
+                description="2026-11, 2026-W48 or 2026-Q4 (W and Q in either case)",
             )
         ],
         responses={200: s.PeriodSerializer, 400: BAD_INPUT},
@@ -335,7 +339,7 @@ STANDINGS_PARAMS = [
         "period",
         str,
         pattern=s.PERIOD_PATTERN,
-        description="2026-11, 2026-W48 or 2026-Q4; default: the current month.",
+        description="2026-11, 2026-W48 or 2026-Q4 (W and Q in either case); default: the current month.",
     ),
     OpenApiParameter("team", int, description="Team id (its reps and sub-teams' reps)."),
     OpenApiParameter("user", str, description="Rep id or username."),
