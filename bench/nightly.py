@@ -30,7 +30,8 @@ from salesladder.org.models import Team
 from targets.models import FunnelSnapshot, NightlyRun, ScopeSnapshot
 from targets.periods import Period, org_today
 from targets.selectors import Scope, attainment, funnel
-from targets.services import NIGHTLY_WORK_MEM, nightly_run, stale_flags_update
+from targets.services import NIGHTLY_WORK_MEM, nightly_run
+from targets.stale import stale_flags_update
 
 T = StageTransition._meta.db_table
 D = Deal._meta.db_table

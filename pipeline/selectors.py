@@ -96,7 +96,7 @@ def lost_reasons_active() -> QuerySet[LostReason]:
 
 def stale_q(*, configs: dict[str, StageConfig], now: datetime) -> Q:
     """Open deals flagged by the nightly job, or with no activity (never touched: since creation) for longer
-    than their rung's stale days — the nightly job's clock (``targets.services.stale_flags_update``)."""
+    than their rung's stale days — the nightly job's clock (``targets.stale.stale_flags_update``)."""
     q = Q(is_stale=True)
     for stage, config in configs.items():
         if config.stale_days:

@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from pipeline.models import Deal, StageConfig, StageTransition
-from targets.models import NightlyInvalidation, NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal
+from targets.models import NightlyInvalidation, NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal, NightlyRun
 from targets.selectors.nightly_sql import _materialized, keyed_union, run_planned
 from targets.selectors.sql import _month, _run, db_dt, group_teams
 
@@ -98,6 +98,12 @@ def rebuild() -> None:
             [],
         )
     NightlyLedgerState.objects.create(key=OPEN_LEDGER, built_at=timezone.now())
+
+
+def last_mark() -> dict[str, Any] | None:
+    """Where the ledger stands: the last finished run's mark (deals updated since, transition id, mode)."""
+    run = NightlyRun.objects.filter(finished_at__isnull=False, stats__has_key="ledger").order_by("-finished_at").first()
+    return run.stats["ledger"] if run else None
 
 
 def is_complete() -> bool:

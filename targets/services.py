@@ -15,29 +15,31 @@ See docs/counting.md ("Live and snapshots").
 
 from __future__ import annotations
 
+import gc
 import logging
 import time as _time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Max
 from django.utils import timezone
 
-from pipeline.models import Deal, DealStatus, StageConfig, StageTransition
+from pipeline.models import Deal, StageConfig, StageTransition
 from salesladder.org.models import Membership, Role, Team
 from targets import nightly_funnel, nightly_ledger, nightly_outcomes, watermark
 from targets.models import NightlyRun, Quota, ScopeSnapshot, ScopeType
 from targets.periods import Period, PeriodKind, org_today
 from targets.selectors import nightly_delta, nightly_sql
 from targets.selectors import signature as signatures
-from targets.selectors.funnel import STAGES, end_of_day, window
+from targets.selectors.funnel import end_of_day, window
 from targets.selectors.quotas import org_quotas, team_quotas, user_quotas
 from targets.selectors.scope import ORG_SCOPE_ID
+from targets.stale import stale_flags_update
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +195,6 @@ class OpenState:
 
     pipeline: dict[tuple[str, int], dict[str, str]]
     opened: dict[tuple[str, int], tuple[int, int]]
-
-
-def _ledger_mark() -> dict[str, Any] | None:
-    """Where the open-deal ledger stands: the last finished run's (deals updated since, transition id)."""
-    run = NightlyRun.objects.filter(finished_at__isnull=False, stats__has_key="ledger").order_by("-finished_at").first()
-    return run.stats["ledger"] if run else None
 
 
 def _open_state(
@@ -370,7 +366,7 @@ def snapshots_compute(
     stats: dict[str, Any] = {"periods": {}, "outcomes": {}, "funnel_rows": 0, "scope_rows": 0, "timings": {}}
     stats["universe"] = signature
     clock = _time.monotonic()
-    before = _ledger_mark()
+    before = nightly_ledger.last_mark()
     state, stats["ledger"], changed = _open_state(u, as_of=as_of, full=prev is None, previous=before)
     if prev is None or nightly_outcomes.ledger_as_of() != prev.as_of:
         changed = None  # the closed-deal ledger holds the values of another day's run: outcomes from scratch
@@ -413,48 +409,6 @@ def snapshots_compute(
     return stats
 
 
-# --- stale flags -----------------------------------------------------------------------------
-
-
-def stale_flags_update(*, as_of: date | None = None) -> int:
-    """Flag open deals with no activity (or, never touched, no creation) for their stage's ``stale_days``
-    and unflag the rest: two UPDATEs over all stages (an OR of one stage-and-clock range per stage, each
-    served by a partial index, so only the deals whose flag changes are read; no per-deal loop), leaving
-    ``updated_at`` alone (a flag is not an edit). Returns rows changed."""
-    now = timezone.now()
-    # Flags are today's state: the day that just ended (beat) or today cut at its end; a backfill of
-    # an older day does not rewind them.
-    at = min(now, end_of_day(as_of)) if as_of and as_of >= org_today() - timedelta(days=1) else now
-    days = dict(StageConfig.objects.filter(stale_days__isnull=False).values_list("stage", "stale_days"))
-    cutoffs = {stage: at - timedelta(days=d or 0) for stage, d in days.items()}
-    deals = Deal.objects.alias(clock=Coalesce("last_activity_at", "created_at"))
-    quiet = Q(pk__in=[])
-    awake = Q(status__in=[DealStatus.WON, DealStatus.LOST])
-    unconfigured = [s for s in STAGES if s not in cutoffs]
-    if unconfigured:
-        awake |= Q(status=DealStatus.OPEN, stage__in=unconfigured)
-    for stage, cutoff in cutoffs.items():
-        quiet |= Q(stage=stage, clock__lt=cutoff)
-        awake |= Q(status=DealStatus.OPEN, stage=stage, clock__gte=cutoff)
-    flipped = _set_stale(deals.filter(quiet, status=DealStatus.OPEN, is_stale=False), True) if cutoffs else []
-    flipped += _set_stale(deals.filter(awake, is_stale=True), False)
-    if flipped and _ledger_mark() is not None and nightly_ledger.is_complete():
-        # the open-deal ledger follows the flags (no updated_at here); an incomplete one is rebuilt by the run
-        nightly_ledger.apply(flipped)
-    return len(flipped)
-
-
-def _set_stale(deals: Any, value: bool) -> list[int]:
-    """``UPDATE … SET is_stale`` of the deals the queryset selects; returns their ids (RETURNING)."""
-    select, params = deals.values("pk").query.sql_with_params()
-    table = Deal._meta.db_table
-    with connection.cursor() as cursor:
-        # an array on PostgreSQL: the few ids first (partial indexes), then primary-key look-ups
-        ids = f"= ANY(ARRAY({select}))" if connection.vendor == "postgresql" else f"IN ({select})"
-        cursor.execute(f"UPDATE {table} SET is_stale = %s WHERE id {ids} RETURNING id", [value, *params])
-        return [int(r[0]) for r in cursor.fetchall()]
-
-
 # --- the nightly run -------------------------------------------------------------------------
 
 
@@ -484,7 +438,7 @@ def nightly_run(
     """
     run_date = run_date or org_today()
     started = _time.monotonic()
-    with transaction.atomic():
+    with _no_cyclic_gc(), transaction.atomic():
         if connection.vendor == "postgresql":
             # a batch job: sort the period's rows in memory rather than on disk (this transaction only)
             with connection.cursor() as cursor:
@@ -503,6 +457,20 @@ def nightly_run(
                 run=run, run_date=run_date, mark=mark, full=full, progress=progress, started=started
             )
     return _run_hooks(run_date, stats)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector for the run: it makes ~0.5 M short-lived objects (rows, histograms),
+    none in reference cycles, and each collection would walk the whole process heap (~130 of them, ~50 ms
+    of a 1 s incremental run on the bench data). Reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _compute_and_record(

@@ -18,7 +18,8 @@ from targets import services
 from targets.models import FunnelSnapshot, NightlyRun, ScopeSnapshot
 from targets.periods import Period, org_tz
 from targets.selectors import Scope, SnapshotMissing, attainment, funnel
-from targets.services import nightly_run, register_nightly_hook, snapshots_compute, stale_flags_update
+from targets.services import nightly_run, register_nightly_hook, snapshots_compute
+from targets.stale import stale_flags_update
 from tests.factories import AccountFactory, ActivityFactory, ContactFactory, make_deal, rep
 from tests.targets.builders import DEFAULT_LADDER, ladder, set_quotas
 from tests.targets.test_oracle import deal_st, simulate
@@ -218,12 +219,13 @@ def test_stale_flags(org):  # type: ignore[no-untyped-def]
     ActivityFactory(deal=busy, created_at=now)
     Deal.objects.filter(pk=busy.pk).update(last_activity_at=now, is_stale=True)
     recent = make_deal(owner=org.alice, stage=Stage.NEEDS, at=now - timedelta(days=20))  # needs: 21 days
+    quiet_needs = make_deal(owner=org.alice, stage=Stage.NEEDS, at=now - timedelta(days=22))
 
     changed = stale_flags_update(as_of=timezone.localdate())
 
     flags = dict(Deal.objects.values_list("pk", "is_stale"))
-    assert (flags[quiet.pk], flags[busy.pk], flags[recent.pk]) == (True, False, False)
-    assert changed == 2
+    assert (flags[quiet.pk], flags[busy.pk], flags[recent.pk], flags[quiet_needs.pk]) == (True, False, False, True)
+    assert changed == 3
     assert stale_flags_update(as_of=timezone.localdate()) == 0
 
 
@@ -300,3 +302,26 @@ def test_hooks_run_after_the_run_commits_also_when_it_is_skipped(org, monkeypatc
     assert second["skipped"] is True
     assert seen == [False, False]
     assert NightlyRun.objects.get(run_date=day).finished_at is not None
+
+
+def test_nightly_run_pauses_the_cycle_collector_only_while_it_runs(org, monkeypatch):  # type: ignore[no-untyped-def]
+    """The run turns Python's cycle collector off for its own work and back on after it, also when it fails
+    (a worker process must not keep running without it)."""
+    import gc
+
+    seen = []
+    monkeypatch.setattr(services, "NIGHTLY_HOOKS", [])
+    register_nightly_hook(lambda **_kw: seen.append(gc.isenabled()))
+    assert gc.isenabled()
+    nightly_run()
+    assert gc.isenabled()
+
+    def broken(**_kw):  # type: ignore[no-untyped-def]
+        seen.append(gc.isenabled())
+        raise RuntimeError("snapshots failed")
+
+    monkeypatch.setattr(services, "snapshots_compute", broken)
+    with pytest.raises(RuntimeError):
+        nightly_run(run_date=timezone.localdate() + timedelta(days=1))
+    assert gc.isenabled()
+    assert seen == [True, False]  # hooks run after the transaction, collector on; the snapshots ran with it off
