@@ -278,12 +278,42 @@ class DealMoveSerializer(serializers.Serializer):
         return attrs
 
 
-class DealLoseSerializer(serializers.Serializer):
-    reason = serializers.SlugRelatedField(
-        slug_field="code", queryset=LostReason.objects.filter(is_active=True), help_text="A lost-reason code."
+def _lost_reason_field(help_text: str) -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(
+        slug_field="code", queryset=LostReason.objects.filter(is_active=True), required=False, help_text=help_text
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+def _lost_note_field(help_text: str) -> serializers.CharField:
+    return serializers.CharField(required=False, allow_blank=True, max_length=10000, help_text=help_text)
+
+
+class DealLoseSerializer(serializers.Serializer):
+    """``reason`` / ``note``, or the names the deal shows them under, ``lost_reason`` / ``lost_note``: either name
+    of each (or both with the same value). ``validated_data`` always carries ``reason`` and ``note``."""
+
+    reason = _lost_reason_field("A lost-reason code (required, here or as `lost_reason`).")
+    lost_reason = _lost_reason_field("The same as `reason`, named as the deal shows it.")
+    note = _lost_note_field("An optional note (or send it as `lost_note`).")
+    lost_note = _lost_note_field("The same as `note`, named as the deal shows it.")
     expected_stage = serializers.ChoiceField(choices=Stage.choices, required=False, allow_null=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        for name, alias in (("reason", "lost_reason"), ("note", "lost_note")):
+            if name in attrs and alias in attrs and attrs[name] != attrs[alias]:
+                errors[alias] = [
+                    _("%(alias)s and %(name)s differ: send one of them, or the same value in both.")
+                    % {"alias": alias, "name": name}
+                ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        reason = attrs.pop("lost_reason", None) or attrs.get("reason")
+        if reason is None:
+            raise serializers.ValidationError({"reason": [self.fields["reason"].error_messages["required"]]})
+        attrs["reason"] = reason
+        attrs["note"] = attrs.pop("lost_note", attrs.get("note", ""))
+        return attrs
 
 
 class StageTransitionSerializer(serializers.ModelSerializer):

@@ -277,7 +277,11 @@ class DealViewSet(
     @extend_schema(
         request=DealLoseSerializer,
         responses={200: DealSerializer, 409: CONFLICT},
-        description="Mark an open deal lost with a reason code and an optional note.",
+        description=(
+            "Mark an open deal lost with a reason code and an optional note: `reason` and `note`, or "
+            "`lost_reason` and `lost_note` as the deal shows them (either name; both with different values is "
+            "a 400 on the `lost_…` field)."
+        ),
     )
     @action(detail=True, methods=["post"])
     def lose(self, request: Request, pk: str | None = None) -> Response:
@@ -287,7 +291,7 @@ class DealViewSet(
         deal = deal_lose(
             deal=deal,
             reason=data.validated_data["reason"],
-            note=data.validated_data.get("note", ""),
+            note=data.validated_data["note"],
             expected_stage=data.validated_data.get("expected_stage"),
             actor=request.user,  # type: ignore[arg-type]
             channel=Channel.API,
