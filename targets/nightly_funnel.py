@@ -114,7 +114,7 @@ def funnel_period(
             if kept_histograms:
                 histogram: Any = _Raw(old.histogram if old else "{}")
             else:
-                histogram = nightly_medians.to_row(histograms.get(key, {}))
+                histogram = histograms.get(key, {})  # {bucket: exits}, no empty bucket (JSON keys: text)
             rows.append(
                 {
                     "scope_type": scope_type,
@@ -162,7 +162,8 @@ def _write(rows: list[dict[str, Any]], *, period: str, as_of: date, kept_from: d
                 "stay_histogram": None if isinstance(r["stay_histogram"], _Raw) else r["stay_histogram"],
             }
             for r in rows
-        ]
+        ],
+        option=orjson.OPT_NON_STR_KEYS,  # the histograms' integer buckets become JSON's text keys
     ).decode()
     if kept_from is None:
         nightly_sql.upsert_json(FunnelSnapshot, payload, unique_fields=UNIQUE, update_fields=UPDATED)

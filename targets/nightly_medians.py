@@ -61,15 +61,6 @@ def medians(
     return result
 
 
-def from_rows(rows: Iterable[tuple[Group, Mapping[str, int]]]) -> Histograms:
-    """Histograms as stored in snapshot rows (JSON keys are text)."""
-    return {group: {int(b): int(n) for b, n in stored.items()} for group, stored in rows}
-
-
-def to_row(histogram: Mapping[int, int]) -> dict[str, int]:
-    return {str(b): n for b, n in sorted(histogram.items()) if n}
-
-
 def plus(
     previous: Histograms,
     new: Histograms,
@@ -95,6 +86,8 @@ def plus(
         if bucket is not None:
             histogram = result.setdefault(group, {})
             histogram[bucket] = histogram.get(bucket, 0) + n
+            if not histogram[bucket]:  # stored histograms hold no empty buckets
+                del histogram[bucket]
 
     for move in rewritten:  # only moves written into the past make these: a handful, not the night's exits
         if not start <= move.occurred_at < seen_until:

@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
@@ -302,8 +303,15 @@ def stays_at_ranks(
     if not wanted:
         return {}
     g = group_teams(closure)
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(wanted))
-    want = f"want(st, sid, stage, bucket, k) AS (VALUES {values})"
+    # the ~1,700 wanted tuples as ONE parameter (a JSON array of arrays): adapting and splitting thousands
+    # of placeholders costs more than the query's own work
+    if connection.vendor == "postgresql":
+        want = """want(st, sid, stage, bucket, k) AS (
+            SELECT w->>0, (w->>1)::bigint, w->>2, (w->>3)::int, (w->>4)::int FROM jsonb_array_elements(%s::jsonb) w)"""
+    else:
+        want = """want(st, sid, stage, bucket, k) AS (
+            SELECT json_extract(w.value, '$[0]'), json_extract(w.value, '$[1]'), json_extract(w.value, '$[2]'),
+                   json_extract(w.value, '$[3]'), json_extract(w.value, '$[4]') FROM json_each(%s) w)"""
     buckets = "buckets AS (SELECT DISTINCT st, sid, stage, bucket FROM want)"
     exits = f"""x.kind IN {EXIT_SQL} AND x.stay_bucket = b.bucket AND x.from_stage = b.stage AND {STAYED}
             AND x.occurred_at >= %s AND x.occurred_at < %s"""
@@ -328,7 +336,7 @@ def stays_at_ranks(
         FROM ranked r JOIN want w ON w.st = r.st AND w.sid = r.sid AND w.stage = r.stage AND w.bucket = r.bucket
         AND w.k = r.rn"""
     window = [db_dt(start), db_dt(cutoff)]
-    params = [*g.cte_params, *[v for row in wanted for v in row], *window, *window, *window]
+    params = [*g.cte_params, orjson.dumps(list(wanted)).decode(), *window, *window, *window]
     return {(st, int(sid), stage, int(b), int(k)): float(d) for st, sid, stage, b, k, d in _run(sql, params)}
 
 
