@@ -5,11 +5,16 @@ The queryset handed to a FilterSet is already scoped (``deals_visible_to`` etc.)
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import ModelChoiceField
+from drf_spectacular.utils import extend_schema_field
 
 from pipeline.models import Account, Activity, ActivityKind, Contact, Deal, DealStatus, Stage
 from pipeline.selectors import accounts_visible_to
@@ -37,9 +42,30 @@ def _visible_accounts(request: HttpRequest | None) -> QuerySet[Account]:
     return accounts_visible_to(user=request.user).order_by("name")  # type: ignore[arg-type]  # narrowed above
 
 
+class UserIdOrUsernameField(ModelChoiceField):
+    """A visible user by id (all digits, as everywhere in the API) or else by username (exact, as the analytics'
+    ``?user=``). One query either way; a name or id outside the caller's scope is the same "not one of the
+    available choices" error as one that does not exist."""
+
+    def to_python(self, value: Any) -> Any:
+        name = value.strip() if isinstance(value, str) else ""
+        if not name or (name.isascii() and name.isdigit()):
+            return super().to_python(value)
+        self.validate_no_null_characters(name)
+        user = self.queryset.filter(username=name).first()
+        if user is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice", params={"value": name})
+        return user
+
+
+@extend_schema_field({"type": "string", "description": "A user id or a username (all digits: an id)."})
+class UserIdOrUsernameFilter(django_filters.ModelChoiceFilter):
+    field_class = UserIdOrUsernameField
+
+
 class DealFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(label=_("Search"), method="filter_search")
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=_visible_users)
+    owner = UserIdOrUsernameFilter(label=_("Owner"), queryset=_visible_users)
     team = django_filters.ModelChoiceFilter(
         label=_("Team"), queryset=_visible_teams, method="filter_team", help_text=_("Includes its sub-teams.")
     )
