@@ -10,7 +10,7 @@ the figures equal what ``funnel()`` and ``attainment()`` answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -270,15 +270,20 @@ def lost_reason_labels(codes: Iterable[str]) -> dict[str, str]:
     return {code: labels.get(code) or code or gettext("No reason given") for code in codes}
 
 
+def lost_reason_rows(counts: Mapping[str, int]) -> list[tuple[str, str, int]]:
+    """``(code, label, deals)`` of ``{code: deals}``, the one order of every lost-reason list (dashboard and
+    API): most deals first, equal counts by the label as shown to the user (in their language), then by code
+    (two reasons labelled alike). One query, as ``lost_reason_labels``."""
+    labels = lost_reason_labels(counts)
+    rows = [(code, labels[code], n) for code, n in counts.items()]
+    return sorted(rows, key=lambda row: (-row[2], row[1], row[0]))
+
+
 def team_outcomes(*, team: Team, period: Period) -> TeamOutcomes:
     scope = Scope.for_team(team)
     result = outcomes(scope=scope, period=period)
-    labels = lost_reason_labels(result.lost_reasons)
     lost_total = sum(result.lost_reasons.values())
-    reasons = sorted(
-        ((labels[code], n, n / lost_total) for code, n in result.lost_reasons.items()),
-        key=lambda row: (-row[1], row[0]),
-    )
+    reasons = [(label, n, n / lost_total) for _code, label, n in lost_reason_rows(result.lost_reasons)]
     by_month = weighted_pipeline(scope=scope)
     pipeline = [(date.fromisoformat(f"{m}-01") if m else None, v) for m, v in by_month.items()]
     return TeamOutcomes(result, reasons, pipeline, sum(by_month.values(), Decimal("0.00")))

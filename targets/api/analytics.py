@@ -21,7 +21,7 @@ from salesladder.api.schema import ErrorSerializer
 from salesladder.errors import DomainError
 from salesladder.org.permissions import READ_SCOPES
 from targets.api import serializers as s
-from targets.dashboard import lost_reason_labels
+from targets.dashboard import lost_reason_rows
 from targets.periods import Period, org_today
 from targets.planner import plan, plan_as_dict
 from targets.quota_selectors import quota_for
@@ -122,7 +122,6 @@ class OutcomesView(APIView):
         scope, period = _scope_and_period(request, query)
         as_of = min(query.validated_data.get("as_of") or org_today(), org_today())
         result = outcomes(scope=scope, period=period, as_of=as_of)
-        labels = lost_reason_labels(result.lost_reasons)
         body = {
             "period": period.key,
             "scope": scope.as_dict(),
@@ -132,8 +131,7 @@ class OutcomesView(APIView):
             "lost_count": result.lost_count,
             "win_rate": result.win_rate,
             "lost_reasons": [
-                {"code": code, "label": labels[code], "deals": n}
-                for code, n in sorted(result.lost_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+                {"code": code, "label": label, "deals": n} for code, label, n in lost_reason_rows(result.lost_reasons)
             ],
         }
         return Response(s.OutcomesSerializer(body).data)

@@ -430,7 +430,10 @@ class OutcomesSerializer(serializers.Serializer):
     won_amount = serializers.DecimalField(max_digits=16, decimal_places=2, help_text=_("Contract amounts won."))
     lost_count = serializers.IntegerField()
     win_rate = serializers.FloatField(allow_null=True, help_text=_("won / (won + lost); null when nothing closed"))
-    lost_reasons = LostReasonCountSerializer(many=True)
+    lost_reasons = LostReasonCountSerializer(
+        many=True,
+        help_text=_("Most deals first; equal counts by label (in the caller's language), then by code."),
+    )
 
 
 class PipelineMonthSerializer(serializers.Serializer):
