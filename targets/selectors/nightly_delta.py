@@ -100,20 +100,40 @@ def entered_delta_all(
 ) -> dict:
     """Per (scope_type, scope_id, stage): deals entering the stage in ``[start, cutoff)`` in the scope that
     the previous run did not count (every entry of the deal there is new to it). Entries are append-only,
-    so entered = previous + delta. One query for every scope, over the night's histories."""
+    so entered = previous + delta. One query for every scope, over the night's histories.
+
+    Nearly every (deal, stage) of a night has ONE entry in the window: if it is new, the deal counts once in
+    each scope of that entry's owner and team, so those are counted per (owner, team, stage) and keyed to
+    the scopes afterwards (a few hundred groups, not a row per deal and scope). A deal with several entries
+    into the stage there, one of them new, is counted per scope and deal as the definition says."""
     g = group_teams(closure)
     old, old_params = hist.old("t")
     src = f"""src AS {_materialized()}(
             SELECT t.owner_id, t.team_id, t.to_stage, t.deal_id, {old} AS old FROM {hist.table} t
             WHERE t.kind IN {ENTRY_SQL} AND t.occurred_at >= %s AND t.occurred_at < %s)"""
+    pairs = f"""pairs AS {_materialized()}(
+            SELECT deal_id, to_stage, COUNT(*) AS n, MAX(old) AS was, MIN(old) AS fresh FROM src GROUP BY 1, 2)"""
+    # one entry, new: counted per owner and team
+    single = """single AS (
+            SELECT s.owner_id, s.team_id, s.to_stage, COUNT(*) AS n FROM src s
+            JOIN pairs p ON p.deal_id = s.deal_id AND p.to_stage = s.to_stage WHERE p.n = 1 AND p.was = 0
+            GROUP BY 1, 2, 3)"""
+    # several entries, at least one new: per scope, the deal counts if all its entries there are new
+    several = """several AS (
+            SELECT s.owner_id, s.team_id, s.to_stage, s.deal_id, s.old FROM src s
+            JOIN pairs p ON p.deal_id = s.deal_id AND p.to_stage = s.to_stage WHERE p.n > 1 AND p.fresh = 0)"""
+    keyed_single = keyed_union("single", "to_stage, n").replace("keyed AS", "keyed_single AS", 1)
+    keyed_several = keyed_union("several", "to_stage, deal_id, old").replace("keyed AS", "keyed_several AS", 1)
     sql = f"""
-        {g.with_clause(src, keyed_union("src", "to_stage, deal_id, old"))}
-        SELECT st, sid, to_stage, COUNT(*) FROM (
-            SELECT st, sid, to_stage, deal_id FROM keyed GROUP BY 1, 2, 3, 4 HAVING MAX(old) = 0
+        {g.with_clause(src, pairs, single, several, keyed_single, keyed_several)}
+        SELECT st, sid, to_stage, SUM(n) FROM (
+            SELECT st, sid, to_stage, n FROM keyed_single
+            UNION ALL
+            SELECT st, sid, to_stage, 1 FROM keyed_several GROUP BY st, sid, to_stage, deal_id HAVING MAX(old) = 0
         ) fresh
         GROUP BY 1, 2, 3"""
     params = [*g.cte_params, *old_params, db_dt(start), db_dt(cutoff)]
-    return {(st, int(sid), stage): int(n) for st, sid, stage, n in _run(sql, params)}
+    return {(st, int(sid), stage): int(n) for st, sid, stage, n in run_hashed(sql, params)}
 
 
 def cohort_delta_all(
