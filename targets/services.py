@@ -50,6 +50,9 @@ NightlyHook = Callable[..., Any]
 # Higher apps (reviews: draft reviews at period end) register here; targets never imports them.
 NIGHTLY_HOOKS: list[NightlyHook] = []
 
+# PostgreSQL advisory lock key the nightly runs take turns on (any fixed number no other code uses)
+NIGHTLY_LOCK = 7_271_001
+
 # PostgreSQL work_mem for the nightly transaction (the medians sort every exit of a period three ways).
 NIGHTLY_WORK_MEM = "64MB"
 
@@ -431,8 +434,10 @@ def nightly_run(
 ) -> dict[str, Any]:
     """Stale flags, snapshots (as of the end of ``run_date``, default today so far) and the hooks.
 
-    Safe to run twice and concurrently: the NightlyRun row of the day is locked for the run, so a second
-    runner waits, then finds nothing new (same transition watermark) and skips; a re-run after new
+    Safe to run twice and concurrently: runs take turns (one transaction-level lock for every run date:
+    the open-deal and closed-deal ledgers are shared by all days, and two runs adding their deltas from
+    the same ledger rows would count them twice; SQLite has one writer anyway), so a second runner of the
+    same day waits, then finds nothing new (same transition watermark) and skips; a re-run after new
     activity recomputes incrementally. Snapshot writes and the run record commit together. The hooks
     always run after that transaction, with the lock released (also when the run was skipped).
     """
@@ -440,8 +445,9 @@ def nightly_run(
     started = _time.monotonic()
     with _no_cyclic_gc(), transaction.atomic():
         if connection.vendor == "postgresql":
-            # a batch job: sort the period's rows in memory rather than on disk (this transaction only)
             with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NIGHTLY_LOCK])
+                # a batch job: sort the period's rows in memory rather than on disk (this transaction only)
                 cursor.execute(f"SET LOCAL work_mem = '{NIGHTLY_WORK_MEM}'")
         NightlyRun.objects.get_or_create(
             run_date=run_date, defaults={"watermark": timezone.now(), "started_at": timezone.now()}
