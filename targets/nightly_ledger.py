@@ -140,6 +140,7 @@ def apply(ids: Sequence[int]) -> None:
     """Bring the ledger and totals up to date for the deals ``ids``: totals += Σ(now − ledger)."""
     if not ids:
         return
+    ids = sorted(set(ids))  # once each, in index order (the statement reads them as given)
     match, param = _ids(ids)
     stale = "CASE WHEN {a}.is_stale THEN {s}1 ELSE 0 END"
     delta = f"""SELECT owner_id, team_id, month, SUM(units) AS units, SUM(n) AS deals, SUM(s) AS stale FROM (
@@ -164,7 +165,7 @@ def apply(ids: Sequence[int]) -> None:
             differs = f"""({L}.owner_id, {L}.team_id, {L}.month, {L}.units, {L}.is_stale) IS DISTINCT FROM
                 (excluded.owner_id, excluded.team_id, excluded.month, excluded.units, excluded.is_stale)"""
             run_planned(
-                f"""WITH ids AS MATERIALIZED (SELECT DISTINCT unnest(%s::bigint[]) AS id),
+                f"""WITH ids AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id),
                     cur AS MATERIALIZED ({_open_rows(ids="ids")}),
                     old AS MATERIALIZED (
                         SELECT l.deal_id, l.owner_id, l.team_id, l.month, l.units, l.is_stale

@@ -24,7 +24,7 @@ from datetime import datetime
 from django.db import connection
 
 from targets.selectors.nightly_sql import EXIT_SQL, _materialized, keyed_union, run_hashed, run_planned
-from targets.selectors.sql import ENTRY_SQL, T, Watermark, _run, db_dt, group_teams, seen_ids, unseen_ids
+from targets.selectors.sql import ENTRY_SQL, MOVE_SQL, T, Watermark, db_dt, group_teams, seen_ids, unseen_ids
 
 HIST = "nightly_histories"
 HIST_KINDS = "('create', 'forward', 'backward', 'lose', 'reopen')"
@@ -71,10 +71,13 @@ class NightHistories:
         match = f"= ANY(ARRAY({deal_ids}))" if pg else f"IN ({deal_ids})"
         with connection.cursor() as cursor:
             cursor.execute(f"DROP TABLE IF EXISTS {HIST}")
+        # ``arrived``: a move's previous move (when the deal arrived in the stage it leaves), for the stays check
         run_planned(
             f"""CREATE TEMPORARY TABLE {HIST} AS
                 SELECT t.id, t.deal_id, t.kind, t.to_stage, t.occurred_at, t.owner_id, t.team_id, t.stay_started_at,
-                       t.stay_bucket
+                       t.stay_bucket,
+                       CASE WHEN t.kind IN {MOVE_SQL} THEN LAG(t.occurred_at) OVER (
+                           PARTITION BY t.deal_id, t.kind IN {MOVE_SQL} ORDER BY t.occurred_at, t.id) END AS arrived
                 FROM {T} t WHERE t.deal_id {match} AND t.kind IN {HIST_KINDS}""",
             [since, db_dt(prev_cutoff), ids],
             fetch=False,

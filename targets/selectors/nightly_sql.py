@@ -194,8 +194,9 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None, hist: str
     pg = connection.vendor == "postgresql"
     # an array: the planner probes the deal index (a hash of the few deals for the small ``hist``)
     deals = f"= ANY(ARRAY({todo}))" if pg and not hist else f"IN ({todo})"
-    history = f"""SELECT id, kind, occurred_at, stay_started_at, stay_bucket,
-                   LAG(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, id) AS arrived
+    # the previous move of each: the night's histories have it (``arrived``), else one window over the deals
+    arrived = "arrived" if hist else "LAG(occurred_at) OVER (PARTITION BY deal_id ORDER BY occurred_at, id) AS arrived"
+    history = f"""SELECT id, kind, occurred_at, stay_started_at, stay_bucket, {arrived}
             FROM {hist or T} WHERE kind IN {MOVE_SQL} AND deal_id {deals}"""
     differs = "IS DISTINCT FROM" if pg else "IS NOT"
     bucket = bucket_sql("h.occurred_at", "h.arrived")
