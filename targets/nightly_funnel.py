@@ -1,10 +1,12 @@
 """FunnelSnapshot rows of one period as the nightly run writes them (see ``targets.services``).
 
 Incremental (a previous run's rows of the period exist): entered and cohort counts and the stay
-histograms = the previous rows + what is new (one delta query each, for every scope); medians are kept
-unless an exit of the period is new or had its stay rewritten (``targets.nightly_medians``). The previous
-rows are read as plain values, and a histogram nothing changed is written back as the JSON text it was
-read as (no parsing, no model instances): a period holds ~1,400 rows with ~100 buckets each.
+histograms = the previous rows + what is new (one delta query each, for every scope); a row's histogram
+and median are recomputed only when one of its exits is new or had its stay rewritten
+(``targets.nightly_medians``), the others are kept. The previous rows are read as plain values, and a
+kept histogram is copied from the previous row in the database on PostgreSQL (elsewhere written back as
+the JSON text it was read as): no parsing, no model instances — a period holds ~1,400 rows with ~100
+buckets each.
 """
 
 from __future__ import annotations
@@ -51,8 +53,13 @@ def previous_rows(period: Period, as_of: date, *, histograms: bool = True) -> di
     return {(st, int(sid), stage): Previous(e, c, m, h or "{}") for st, sid, stage, e, c, m, h in rows}
 
 
-def _histograms(previous: Mapping[Key, Previous]) -> nightly_medians.Histograms:
-    return {key: {int(b): n for b, n in orjson.loads(p.histogram).items()} for key, p in previous.items()}
+def _histograms(previous: Mapping[Key, Previous], keys: Iterable[Key]) -> nightly_medians.Histograms:
+    """The stored histograms of ``keys`` (those with a row), parsed: ``{bucket: exits}``."""
+    return {
+        key: {int(b): n for b, n in orjson.loads(p.histogram).items()}
+        for key in keys
+        if (p := previous.get(key)) is not None
+    }
 
 
 def funnel_period(
@@ -82,22 +89,23 @@ def funnel_period(
     with_histograms = fresh or connection.vendor != "postgresql"
     previous = previous_rows(period, prev[0], histograms=with_histograms) if prev else {}
     histograms: nightly_medians.Histograms = {}
-    kept_histograms = False
+    touched: set[Key] | None = None  # the rows whose histogram and median are recomputed (None: all)
     if previous:
         assert prev is not None
         assert hist is not None
         entered = nightly_delta.entered_delta_all(closure, hist=hist, start=start, cutoff=cutoff)
         cohort = nightly_delta.cohort_delta_all(closure, hist=hist, start=start, cutoff=cutoff, reached_by=reached_by)
+        touched = set()
         if fresh:
             new = nightly_sql.stay_histograms(closure, start=start, cutoff=cutoff, new_since=(prev[1], prev_cutoff))
-            histograms = nightly_medians.plus(
-                _histograms(previous), new, filled.seen, ancestors, start=start, seen_until=min(prev_cutoff, cutoff)
-            )
-            median = nightly_medians.medians(histograms, closure, start=start, cutoff=cutoff)
+            seen = {"start": start, "seen_until": min(prev_cutoff, cutoff)}
+            touched = nightly_medians.touched(new, filled.seen, ancestors, **seen)
+            histograms = nightly_medians.plus(_histograms(previous, touched), new, filled.seen, ancestors, **seen)
+        median = {k: p.median for k, p in previous.items() if p.median is not None and k not in touched}
+        if touched:
+            median.update(nightly_medians.medians(histograms, closure, start=start, cutoff=cutoff))
             mode = "incremental"
         else:
-            kept_histograms = True
-            median = {k: p.median for k, p in previous.items() if p.median is not None}
             mode = "incremental" if entered or cohort else "unchanged"
     else:
         entered = nightly_sql.entered_all(closure, start=start, cutoff=cutoff)
@@ -111,7 +119,7 @@ def funnel_period(
         for stage in STAGES:
             key = (scope_type, scope_id, stage)
             old = previous.get(key)
-            if kept_histograms:
+            if touched is not None and key not in touched:  # kept as stored
                 histogram: Any = _Raw(old.histogram if old else "{}")
             else:
                 histogram = histograms.get(key, {})  # {bucket: exits}, no empty bucket (JSON keys: text)
@@ -127,7 +135,7 @@ def funnel_period(
                     "stay_histogram": histogram,
                 }
             )
-    _write(rows, period=period.key, as_of=as_of, kept_from=prev[0] if kept_histograms and prev else None)
+    _write(rows, period=period.key, as_of=as_of, kept_from=prev[0] if touched is not None and prev else None)
     return len(rows), mode
 
 

@@ -90,11 +90,35 @@ def plus(
                 del histogram[bucket]
 
     for move in rewritten:  # only moves written into the past make these: a handful, not the night's exits
-        if not start <= move.occurred_at < seen_until:
-            continue
-        scopes = [(ScopeType.USER.value, move.owner_id), (ScopeType.ORG.value, ORG_SCOPE_ID)]
-        scopes += [(ScopeType.TEAM.value, a) for a in ancestors.get(move.team_id, [])]
-        for scope_type, scope_id in scopes:
-            add((scope_type, scope_id, move.stage), move.old_bucket, -1)
-            add((scope_type, scope_id, move.stage), move.new_bucket, 1)
+        for group in _groups_of(move, ancestors, start=start, seen_until=seen_until):
+            add(group, move.old_bucket, -1)
+            add(group, move.new_bucket, 1)
     return result
+
+
+def touched(
+    new: Histograms,
+    rewritten: Iterable[nightly_sql.Rewritten],
+    ancestors: Mapping[int, list[int]],
+    *,
+    start: datetime,
+    seen_until: datetime,
+) -> set[Group]:
+    """The groups whose histogram ``plus`` changes: those with a new exit or a rewritten stay. The others
+    keep their histogram and median."""
+    groups = set(new)
+    for move in rewritten:
+        groups.update(_groups_of(move, ancestors, start=start, seen_until=seen_until))
+    return groups
+
+
+def _groups_of(
+    move: nightly_sql.Rewritten, ancestors: Mapping[int, list[int]], *, start: datetime, seen_until: datetime
+) -> list[Group]:
+    """The groups a rewritten move counted in: its rep, its team's ancestors and the org (none when the move
+    lies outside the previous run's window ``[start, seen_until)``)."""
+    if not start <= move.occurred_at < seen_until:
+        return []
+    scopes = [(ScopeType.USER.value, move.owner_id), (ScopeType.ORG.value, ORG_SCOPE_ID)]
+    scopes += [(ScopeType.TEAM.value, a) for a in ancestors.get(move.team_id, [])]
+    return [(scope_type, scope_id, move.stage) for scope_type, scope_id in scopes]
