@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection
@@ -187,16 +186,16 @@ def apply(ids: Sequence[int]) -> None:
         cursor.execute(f"DELETE FROM {TOT} WHERE deals = 0", [])
 
 
-def open_figures(closure: Sequence[tuple[int, int]]) -> list[tuple[str, int, str, Decimal, int, int]]:
+def open_figures(closure: Sequence[tuple[int, int]]) -> list[tuple[str, int, str, int, int, int]]:
     """The totals by rep, team (with sub-teams) and org: ``(scope_type, scope_id, month, Σ amount ×
-    probability, deals, of which stale)``, amounts exact (not rounded). One query over the totals."""
+    probability in units of cents × percent (exact), deals, of which stale)``. One query over the totals."""
     g = group_teams(closure)
     src = f"src AS {_materialized()}(SELECT owner_id, team_id, month, units, deals, stale FROM {TOT})"
     sql = f"""
         {g.with_clause(src, keyed_union("src", "month, units, deals, stale"))}
         SELECT st, sid, month, SUM(units), SUM(deals), SUM(stale) FROM keyed GROUP BY 1, 2, 3"""
     return [
-        (st, int(sid), month, Decimal(int(units)) / 100 / 100, int(n), int(stale))
+        (st, int(sid), month, int(units), int(n), int(stale))
         for st, sid, month, units, n, stale in _run(sql, g.cte_params)
     ]
 

@@ -192,6 +192,16 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
 
 
+def _units_text(units: int) -> str:
+    """An amount in ledger units (cents × percent) as money text rounded to the cent, half to even — what
+    ``str(_money(units / 10_000))`` gives, in integers (a few thousand of them a run)."""
+    sign, units = ("-", -units) if units < 0 else ("", units)
+    cents, rest = divmod(units, 100)
+    if rest > 50 or (rest == 50 and cents % 2):
+        cents += 1
+    return f"{sign}{cents // 100}.{cents % 100:02d}"
+
+
 @dataclass
 class OpenState:
     """Figures of the open deals now (period-independent): computed once per run."""
@@ -224,8 +234,8 @@ def _open_state(
         mark["changed"] = len(changed)
     pipeline: dict[tuple[str, int], dict[str, str]] = {}
     counts: dict[tuple[str, int], list[int]] = {}
-    for st, sid, month, value, n, stale in sorted(nightly_ledger.open_figures(u.closure)):
-        pipeline.setdefault((st, sid), {})[month] = str(_money(value))
+    for st, sid, month, units, n, stale in sorted(nightly_ledger.open_figures(u.closure)):
+        pipeline.setdefault((st, sid), {})[month] = _units_text(units)
         c = counts.setdefault((st, sid), [0, 0])
         c[0] += n
         c[1] += stale
@@ -245,10 +255,12 @@ def _scope_period(
     """Outcomes and lost reasons of the period (``targets.nightly_outcomes``: from scratch, or the previous
     run's figures + what the deals changed since count now minus then) and the open-deal figures."""
     start, cutoff = window(period, as_of)
-    previous = {}
+    previous: dict[tuple[str, int], tuple[int, Decimal, int, dict[str, int]]] = {}
     if prev is not None and changed is not None:
-        stored = ScopeSnapshot.objects.filter(period=period.key, as_of=prev.as_of)
-        previous = {(r.scope_type, r.scope_id): r for r in stored}
+        stored = ScopeSnapshot.objects.filter(period=period.key, as_of=prev.as_of).values_list(
+            "scope_type", "scope_id", "won_count", "won_amount", "lost_count", "lost_reasons"
+        )
+        previous = {(st, sid): (won, amount, lost, reasons) for st, sid, won, amount, lost, reasons in stored}
     if previous:
         assert prev is not None
         assert changed is not None
@@ -269,22 +281,22 @@ def _scope_period(
         won, won_amount, lost = outcomes.get(key, (0, 0, 0))
         open_count, stale = opened.get(key, (0, 0))
         rows.append(
-            ScopeSnapshot(
-                scope_type=key[0],
-                scope_id=key[1],
-                period=period.key,
-                as_of=as_of,
-                won_count=won,
-                won_amount=_money(won_amount),
-                lost_count=lost,
-                open_count=open_count,
-                stale_count=stale,
-                weighted_pipeline=pipeline.get(key, {}),
-                lost_reasons=reasons.get(key, {}),
-                extra={"win_rate": round(won / (won + lost), 6) if won + lost else None},
-            )
+            {
+                "scope_type": key[0],
+                "scope_id": key[1],
+                "period": period.key,
+                "as_of": as_of,
+                "won_count": won,
+                "won_amount": _money(won_amount),
+                "lost_count": lost,
+                "open_count": open_count,
+                "stale_count": stale,
+                "weighted_pipeline": pipeline.get(key, {}),
+                "lost_reasons": reasons.get(key, {}),
+                "extra": {"win_rate": round(won / (won + lost), 6) if won + lost else None},
+            }
         )
-    nightly_sql.upsert(
+    nightly_sql.upsert_rows(
         ScopeSnapshot,
         rows,
         unique_fields=["scope_type", "scope_id", "period", "as_of"],
@@ -304,11 +316,12 @@ def _scope_period(
 
 
 def _plus(
-    previous: dict[tuple[str, int], ScopeSnapshot], found: nightly_outcomes.Outcomes
+    previous: dict[tuple[str, int], tuple[int, Decimal, int, dict[str, int]]], found: nightly_outcomes.Outcomes
 ) -> tuple[dict[tuple[str, int], tuple[int, Decimal, int]], dict[tuple[str, int], dict[str, int]]]:
-    """The previous run's outcomes and lost reasons + the delta: exact (counts, amounts in cents)."""
-    outcomes = {key: (r.won_count, r.won_amount, r.lost_count) for key, r in previous.items()}
-    reasons = {key: dict(r.lost_reasons) for key, r in previous.items()}
+    """The previous run's outcomes and lost reasons (won, won amount, lost, reasons by key) + the delta:
+    exact (counts, amounts in cents)."""
+    outcomes = {key: (won, amount, lost) for key, (won, amount, lost, _r) in previous.items()}
+    reasons = {key: dict(mix) for key, (*_o, mix) in previous.items()}
     for key, (won, amount, lost) in found.counts.items():
         was = outcomes.get(key, (0, Decimal(0), 0))
         outcomes[key] = (was[0] + won, was[1] + amount, was[2] + lost)

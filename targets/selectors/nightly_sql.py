@@ -393,6 +393,27 @@ def upsert(
     upsert_json(model, payload, unique_fields=unique_fields, update_fields=update_fields)
 
 
+def upsert_rows(
+    model: type[Model], rows: Sequence[dict[str, Any]], *, unique_fields: Sequence[str], update_fields: Sequence[str]
+) -> None:
+    """``upsert`` of plain rows (``{field name: value}``, every concrete field but the primary key and the
+    ``auto_now`` ones, which get now): on PostgreSQL serialised straight to the JSON document (orjson;
+    decimals as text), no model instances."""
+    if connection.vendor != "postgresql":
+        upsert(model, [model(**r) for r in rows], unique_fields=unique_fields, update_fields=update_fields)
+        return
+    now = timezone.now()
+    stamped = [f.column for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+    payload = orjson.dumps([{**r, **dict.fromkeys(stamped, now)} for r in rows], default=_jsonable).decode()
+    upsert_json(model, payload, unique_fields=unique_fields, update_fields=update_fields)
+
+
+def _jsonable(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not serialisable: {type(value).__name__}")
+
+
 def upsert_json(
     model: type[Model],
     payload: str,

@@ -11,11 +11,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipeline.models import Deal, LostReason, Stage, StageConfig
 from pipeline.services import deal_lose, deal_update
 from targets.models import NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal, ScopeSnapshot
-from targets.services import nightly_run
+from targets.services import _units_text, nightly_run
 from tests.factories import make_deal
 from tests.targets.test_nightly_incremental import OLDER, PREVIOUS, RUN_DAY, assert_incremental_equals_full, at
 
@@ -224,3 +226,18 @@ def test_a_backfilled_day_counts_outcomes_from_scratch_and_the_next_run_stays_ex
     assert set(after["outcomes"].values()) == {"full"}  # the ledger was written for the backfilled day
     row = _scope("user", org.alice.pk, as_of=later + timedelta(days=1))
     assert row.won_amount == Decimal("20.00")
+
+
+@given(st.integers(min_value=-(10**16), max_value=10**16))
+def test_weighted_pipeline_text_rounds_ledger_units_to_the_cent_half_to_even(units):  # type: ignore[no-untyped-def]
+    """The snapshot's pipeline amounts (from integer ledger units, cents × percent) read as the Decimal
+    rounding of the exact amount would print them: 0.005 → 0.00, 0.015 → 0.02, 12.345 → 12.34."""
+    exact = (Decimal(units) / 10_000).quantize(Decimal("0.01"))
+    assert _units_text(units) == str(exact)
+
+
+@pytest.mark.parametrize(
+    ("units", "text"), [(50, "0.00"), (150, "0.02"), (123450, "12.34"), (123451, "12.35"), (1_000_000, "100.00")]
+)
+def test_weighted_pipeline_text_examples(units, text):  # type: ignore[no-untyped-def]
+    assert _units_text(units) == text
