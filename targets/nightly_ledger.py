@@ -44,10 +44,11 @@ LEDGER_COLUMNS = "deal_id, owner_id, team_id, month, units, is_stale"
 DELETED_DEALS = "deleted_deals"
 
 
-def _open_rows(where: str = "", ids: str = "") -> str:
+def _open_rows(where: str = "", ids: str = "", source: str = "") -> str:
     """The ledger rows of the open deals now (``where`` narrows them; ``ids``: only the deals whose ids the
-    CTE of that name lists, looked up by primary key): one per deal."""
-    deals = f"{ids} i JOIN {D} d ON d.id = i.id" if ids else f"{D} d"
+    CTE of that name lists, looked up by primary key; ``source``: a CTE of deal rows instead of the
+    table): one per deal."""
+    deals = f"{ids} i JOIN {D} d ON d.id = i.id" if ids else f"{source or D} d"
     return f"""SELECT d.id, d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, '') AS month,
                CAST(ROUND(COALESCE(d.amount, 0) * 100) AS BIGINT) * sc.probability AS units, d.is_stale
             FROM {deals} JOIN {SC} sc ON sc.stage = d.stage WHERE d.status = 'open' {where}"""
@@ -135,55 +136,94 @@ def changed_deals(*, since: datetime, max_id: int) -> list[int]:
 BY_ID = {"enable_seqscan": "off", "enable_bitmapscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
 
 
+def apply_changed(*, since: datetime, max_id: int) -> list[int]:
+    """``apply`` to ``changed_deals(since=, max_id=)``, which it returns. On PostgreSQL one statement: the
+    deals updated since are read as the ``updated_at`` index walks to them (no second look-up by primary
+    key), those with only a new transition by primary key."""
+    if connection.vendor != "postgresql":
+        changed = changed_deals(since=since, max_id=max_id)
+        apply(changed)
+        return changed
+    columns = "d.id, d.owner_id, d.team_id, d.expected_close_date, d.amount, d.stage, d.status, d.is_stale"
+    touched = f"""updated AS MATERIALIZED (SELECT {columns} FROM {D} d WHERE d.updated_at >= %s),
+        touched AS MATERIALIZED (
+            SELECT * FROM updated
+            UNION ALL
+            SELECT {columns} FROM {D} d
+            WHERE d.id = ANY(ARRAY(SELECT deal_id FROM {T} WHERE id > %s EXCEPT SELECT id FROM updated))),
+        ids AS (SELECT id FROM touched)"""
+    rows = _apply_pg(touched, _open_rows(source="touched"), [db_dt(since), max_id], returning=True)
+    return [int(r[0]) for r in rows]
+
+
 def apply(ids: Sequence[int]) -> None:
     """Bring the ledger and totals up to date for the deals ``ids``: totals += Σ(now − ledger)."""
     if not ids:
         return
     ids = sorted(set(ids))  # once each, in index order (the statement reads them as given)
     match, param = _ids(ids)
+    if connection.vendor == "postgresql":
+        # the ids passed once, the deals looked up by primary key
+        _apply_pg("ids AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id)", _open_rows(ids="ids"), [param])
+        return
+    old_rows = f"SELECT owner_id, team_id, month, units, is_stale FROM {L} WHERE deal_id {match}"
+    gone = f"DELETE FROM {L} WHERE deal_id {match} AND deal_id NOT IN (SELECT id FROM cur)"
+    with connection.cursor() as cursor:  # SQLite transactions are serialisable: the reads in three statements
+        cur = f"cur AS ({_open_rows(f'AND d.id {match}')})"
+        old = f"old AS ({old_rows})"
+        cursor.execute(f"WITH {cur}, {old}, delta AS ({_delta()}) {_upsert_totals()}", [param, param])
+        cursor.execute(f"WITH {cur} {gone}", [param, param])
+        cursor.execute(f"WITH {cur} {_put()}", [param])
+        cursor.execute(f"DELETE FROM {TOT} WHERE deals = 0", [])
+
+
+def _apply_pg(ids: str, cur: str, params: list[Any], *, returning: bool = False) -> list[tuple[Any, ...]]:
+    """PostgreSQL: one statement — the totals, the ledger's new rows and its closed deals read the same
+    snapshot; the deals and the ledger rows by index, never a pass; ledger rows that did not change are not
+    rewritten. ``ids``: CTE(s) ending with ``ids`` (the deals' ids), ``cur``: their ledger rows now."""
+    differs = f"""({L}.owner_id, {L}.team_id, {L}.month, {L}.units, {L}.is_stale) IS DISTINCT FROM
+        (excluded.owner_id, excluded.team_id, excluded.month, excluded.units, excluded.is_stale)"""
+    rows = run_planned(
+        f"""WITH {ids},
+            cur AS MATERIALIZED ({cur}),
+            old AS MATERIALIZED (
+                SELECT l.deal_id, l.owner_id, l.team_id, l.month, l.units, l.is_stale
+                FROM ids i JOIN {L} l ON l.deal_id = i.id),
+            gone AS (DELETE FROM {L} WHERE deal_id = ANY(ARRAY(SELECT deal_id FROM old EXCEPT SELECT id FROM cur))),
+            put AS ({_put()} WHERE {differs}),
+            delta AS ({_delta()}),
+            totals AS ({_upsert_totals()})
+            SELECT id FROM ids""",
+        params,
+        fetch=returning,
+        **BY_ID,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TOT} WHERE deals = 0", [])
+    return rows
+
+
+def _delta() -> str:
+    """Σ(now − ledger) by (owner, team, month) of the deals in ``cur`` (now) and ``old`` (ledger)."""
     stale = "CASE WHEN {a}.is_stale THEN {s}1 ELSE 0 END"
-    delta = f"""SELECT owner_id, team_id, month, SUM(units) AS units, SUM(n) AS deals, SUM(s) AS stale FROM (
+    return f"""SELECT owner_id, team_id, month, SUM(units) AS units, SUM(n) AS deals, SUM(s) AS stale FROM (
                 SELECT owner_id, team_id, month, units, 1 AS n, {stale.format(a="c", s="")} AS s FROM cur c
                 UNION ALL
                 SELECT owner_id, team_id, month, -units, -1, {stale.format(a="o", s="-")} FROM old o) x
             GROUP BY owner_id, team_id, month"""
-    upsert_totals = f"""INSERT INTO {TOT} (owner_id, team_id, month, units, deals, stale)
+
+
+def _upsert_totals() -> str:
+    return f"""INSERT INTO {TOT} (owner_id, team_id, month, units, deals, stale)
             SELECT owner_id, team_id, month, units, deals, stale FROM delta WHERE deals <> 0 OR units <> 0 OR stale <> 0
             ON CONFLICT (owner_id, team_id, month) DO UPDATE SET units = {TOT}.units + excluded.units,
                 deals = {TOT}.deals + excluded.deals, stale = {TOT}.stale + excluded.stale"""
-    put = f"""INSERT INTO {L} ({LEDGER_COLUMNS}) SELECT * FROM cur WHERE 1 = 1
+
+
+def _put() -> str:
+    return f"""INSERT INTO {L} ({LEDGER_COLUMNS}) SELECT * FROM cur WHERE 1 = 1
             ON CONFLICT (deal_id) DO UPDATE SET owner_id = excluded.owner_id, team_id = excluded.team_id,
                 month = excluded.month, units = excluded.units, is_stale = excluded.is_stale"""
-    old_rows = f"SELECT owner_id, team_id, month, units, is_stale FROM {L} WHERE deal_id {match}"
-    gone = f"DELETE FROM {L} WHERE deal_id {match} AND deal_id NOT IN (SELECT id FROM cur)"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # one statement: the totals, the ledger's new rows and its closed deals read the same snapshot;
-            # the deals and the ledger rows by primary key, never a pass; the ids passed once; ledger rows
-            # that did not change are not rewritten
-            differs = f"""({L}.owner_id, {L}.team_id, {L}.month, {L}.units, {L}.is_stale) IS DISTINCT FROM
-                (excluded.owner_id, excluded.team_id, excluded.month, excluded.units, excluded.is_stale)"""
-            run_planned(
-                f"""WITH ids AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id),
-                    cur AS MATERIALIZED ({_open_rows(ids="ids")}),
-                    old AS MATERIALIZED (
-                        SELECT l.deal_id, l.owner_id, l.team_id, l.month, l.units, l.is_stale
-                        FROM ids i JOIN {L} l ON l.deal_id = i.id),
-                    gone AS (DELETE FROM {L} WHERE deal_id = ANY(ARRAY(
-                        SELECT deal_id FROM old EXCEPT SELECT id FROM cur))),
-                    put AS ({put} WHERE {differs}), delta AS ({delta})
-                    {upsert_totals}""",
-                [param],
-                fetch=False,
-                **BY_ID,
-            )
-        else:  # SQLite transactions are serialisable: the same reads in three statements
-            cur = f"cur AS ({_open_rows(f'AND d.id {match}')})"
-            old = f"old AS ({old_rows})"
-            cursor.execute(f"WITH {cur}, {old}, delta AS ({delta}) {upsert_totals}", [param, param])
-            cursor.execute(f"WITH {cur} {gone}", [param, param])
-            cursor.execute(f"WITH {cur} {put}", [param])
-        cursor.execute(f"DELETE FROM {TOT} WHERE deals = 0", [])
 
 
 def open_figures(closure: Sequence[tuple[int, int]]) -> list[tuple[str, int, str, int, int, int]]:

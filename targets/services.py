@@ -228,8 +228,7 @@ def _open_state(
         mark["mode"] = "full"
     else:
         since = datetime.fromisoformat(previous["since"])
-        changed = nightly_ledger.changed_deals(since=since, max_id=int(previous["max_id"]))
-        nightly_ledger.apply(changed)
+        changed = nightly_ledger.apply_changed(since=since, max_id=int(previous["max_id"]))
         mark["mode"] = "incremental"
         mark["changed"] = len(changed)
     pipeline: dict[tuple[str, int], dict[str, str]] = {}

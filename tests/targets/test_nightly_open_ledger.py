@@ -14,7 +14,7 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.models import Deal, LostReason, Stage, StageConfig
+from pipeline.models import Deal, LostReason, Stage, StageConfig, StageTransition
 from pipeline.services import deal_lose, deal_update
 from targets.models import NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal, ScopeSnapshot
 from targets.services import _units_text, nightly_run
@@ -241,3 +241,27 @@ def test_weighted_pipeline_text_rounds_ledger_units_to_the_cent_half_to_even(uni
 )
 def test_weighted_pipeline_text_examples(units, text):  # type: ignore[no-untyped-def]
     assert _units_text(units) == text
+
+
+@pytest.mark.django_db
+def test_a_deal_moved_without_its_update_stamp_is_found_by_its_new_transition(org, open_deals):  # type: ignore[no-untyped-def]
+    """A change written past the services (a bulk UPDATE leaves ``updated_at``) still reaches the open-deal
+    figures when it comes with a transition: the run also reads the deals of the transitions new to it."""
+    deal = Deal.objects.get(pk=open_deals[2].pk)  # nina's contact deal
+    Deal.objects.filter(pk=deal.pk).update(stage=Stage.NEEDS, updated_at=deal.updated_at - timedelta(days=3))
+    StageTransition.objects.create(
+        deal=deal,
+        kind="forward",
+        from_stage=Stage.CONTACT,
+        to_stage=Stage.NEEDS,
+        from_status="open",
+        to_status="open",
+        occurred_at=timezone.now(),
+        owner=org.nina,
+        team=deal.team,
+    )
+
+    assert_incremental_equals_full(NEXT_DAY)
+
+    needs = StageConfig.objects.get(stage=Stage.NEEDS).probability
+    assert _scope("user", org.nina.pk).weighted_pipeline == {"": f"{Decimal('12.34') * needs / 100:.2f}"}
