@@ -56,7 +56,7 @@ def _open_rows(where: str = "", ids: str = "", source: str = "") -> str:
 
 def _ids(ids: Sequence[int]) -> tuple[str, Any]:
     """``IN`` a list of ids given as ONE parameter (an array on PostgreSQL, JSON on SQLite)."""
-    text = ",".join(str(int(i)) for i in ids)  # one text literal: much cheaper to pass than a list
+    text = ",".join(map(str, map(int, ids)))  # one text literal: much cheaper to pass than a list
     if connection.vendor == "postgresql":
         return "= ANY(%s::bigint[])", "{" + text + "}"
     return "IN (SELECT value FROM json_each(%s))", "[" + text + "]"
@@ -64,7 +64,7 @@ def _ids(ids: Sequence[int]) -> tuple[str, Any]:
 
 def id_rows(ids: Sequence[int]) -> tuple[str, Any]:
     """A SELECT of the ids themselves (no table read), given as ONE parameter."""
-    text = ",".join(str(int(i)) for i in ids)
+    text = ",".join(map(str, map(int, ids)))
     if connection.vendor == "postgresql":
         return "SELECT unnest(%s::bigint[])", "{" + text + "}"
     return "SELECT value FROM json_each(%s)", "[" + text + "]"

@@ -32,7 +32,7 @@ HIST_KINDS = "('create', 'forward', 'backward', 'lose', 'reopen')"
 
 def _listed(ids: Sequence[int]) -> tuple[str, str]:
     """A SELECT of the ids themselves given as ONE parameter (an array on PostgreSQL, JSON on SQLite)."""
-    text = ",".join(str(int(i)) for i in ids)
+    text = ",".join(map(str, map(int, ids)))
     if connection.vendor == "postgresql":
         return "SELECT unnest(%s::bigint[])", "{" + text + "}"
     return "SELECT value FROM json_each(%s)", "[" + text + "]"
