@@ -1,9 +1,9 @@
 """``funnel/``, ``attainment/``, ``planner/``, ``outcomes/``, ``pipeline-value/`` and ``stage-win-rates/``:
 thin views over the computation services.
 
-The scope comes from ``?team=`` or ``?user=`` (neither: the organisation for admins, the caller
-otherwise) through ``Scope.from_params``, which answers 404 for a rep or team outside the caller's
-scope. The current period is computed live; a past ``as_of`` reads the nightly snapshot.
+The scope comes from ``?team=`` or ``?user=`` (neither: the organisation for admins, the team a
+manager leads, the caller otherwise) through ``Scope.from_params``, which answers 404 for a rep or
+team outside the caller's scope. The current period is computed live; a past ``as_of`` reads the nightly snapshot.
 """
 
 from __future__ import annotations

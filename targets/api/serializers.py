@@ -292,7 +292,13 @@ class StandingsSerializer(serializers.Serializer):
 
 class ScopeQuerySerializer(serializers.Serializer):
     team = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_(
+            "Team id (with its sub-teams). Without team and user: a rep's own figures, the team a manager "
+            "leads, the organisation for admins."
+        ),
     )
     user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
 
@@ -361,7 +367,13 @@ class AttainmentSerializer(serializers.Serializer):
 class PlannerQuerySerializer(serializers.Serializer):
     period = PeriodKeyField(required=False, help_text=_("The period planned; default: the current month."))
     team = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_ID, help_text=_("Team id (with its sub-teams).")
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=_(
+            "Team id (with its sub-teams). Without team and user: a rep's own figures, the team a manager "
+            "leads, the organisation for admins."
+        ),
     )
     user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
     signings = serializers.IntegerField(

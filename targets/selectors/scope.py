@@ -44,7 +44,9 @@ class Scope:
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any], *, viewer: User | None = None) -> Scope:
-        """``?user=<id|username>`` or ``?team=<id>`` (neither: the organisation for admins, else the viewer).
+        """``?user=<id|username>`` or ``?team=<id>``. Neither: the organisation for admins, the team a
+        manager leads (the top one, when they lead a team and some of its sub-teams; themselves when they
+        lead teams side by side, which one is theirs to say), else the viewer.
 
         With a ``viewer``, a rep or team outside what they may see answers ScopeNotFound (404).
         """
@@ -68,7 +70,8 @@ class Scope:
             return cls.for_user(user)
         if viewer is None or viewer.is_superuser:
             return cls.org()
-        return cls.for_user(viewer)
+        led = _top_led_team(viewer)
+        return cls.for_team(led) if led is not None else cls.for_user(viewer)
 
     def as_dict(self) -> dict[str, object]:
         """``{"type", "id", "label"}``: how answers name their scope."""
@@ -96,3 +99,12 @@ def _may_see_user(viewer: User, user: User) -> bool:
         return True
     teams = managed_team_ids(user=viewer)
     return bool(teams) and user.memberships.filter(team_id__in=teams).exists()
+
+
+def _top_led_team(user: User) -> Team | None:
+    """The one team the user manages that is not under another team they manage (None: no such single team)."""
+    led = managed_team_ids(user=user)
+    if not led:
+        return None
+    top = [t for t in Team.objects.filter(pk__in=led) if t.parent_id not in led]
+    return top[0] if len(top) == 1 else None

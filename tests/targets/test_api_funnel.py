@@ -103,6 +103,25 @@ def test_default_scope_is_the_caller_or_the_organisation_for_admins(org, example
     assert everything["stages"][0]["entered"] == 100
 
 
+def test_a_manager_without_team_or_user_gets_the_team_they_lead(org, example, period):
+    """Not their own (empty) rep funnel: East's manager gets East (with East North), East North's its team."""
+    east = _funnel(client(org.manager)).json()
+    assert (east["scope"]["type"], east["scope"]["id"]) == ("team", org.east.pk)
+    assert east["stages"][0]["entered"] == 100  # alice's deals
+    attainment = client(org.manager).get("/api/v1/attainment/", {"period": period.key}).json()
+    assert (attainment["scope"]["type"], attainment["scope"]["id"]) == ("team", org.east.pk)
+    north = _funnel(client(org.north_manager)).json()
+    assert (north["scope"]["type"], north["scope"]["id"]) == ("team", org.east_north.pk)
+
+
+def test_a_manager_of_teams_side_by_side_gets_their_own_figures_by_default(org, example, period):
+    from salesladder.org.models import Membership, Role
+
+    Membership.objects.create(user=org.mgr_west, team=TeamFactory(name="South"), role=Role.MANAGER)
+    mine = _funnel(client(org.mgr_west)).json()
+    assert (mine["scope"]["type"], mine["scope"]["id"]) == ("user", org.mgr_west.pk)
+
+
 @pytest.mark.parametrize(
     ("caller", "params", "expected"),
     [
