@@ -113,7 +113,8 @@ def funnel_period(
         histograms = nightly_sql.stay_histograms(closure, start=start, cutoff=cutoff)
         median = nightly_medians.medians(histograms, closure, start=start, cutoff=cutoff)
         mode = "full"
-    extra_users = {sid for (st, sid, _s) in [*entered, *previous] if st == ScopeType.USER}
+    # owners with a row: reps, plus anyone with an entry, an exit (a manager moving a deal back) or a row
+    extra_users = {sid for (st, sid, _s) in [*entered, *previous, *histograms] if st == ScopeType.USER}
     rows = []
     for scope_type, scope_id in keys(extra_users):
         for stage in STAGES:

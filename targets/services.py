@@ -7,9 +7,9 @@ upsert on the snapshot keys, so a re-run rewrites the same rows with the same va
 Incremental runs (the default) build on the previous finished run: entered and cohort counts only grow
 (StageTransition is append-only), so the new row = the previous run's row + the deals that newly
 qualify, read from the histories of deals with a transition the previous run did not see (id above
-its watermark, or occurring after its as-of day). Medians are recomputed from the stays stored on the
-moves when an exit of the period is new (else kept); quotas, outcomes and open-deal figures are
-recomputed. ``incremental=False`` (``run_nightly --full``) recomputes everything from scratch.
+its watermark, or occurring after its as-of day). A row's stay histogram and median are recomputed
+from the stays stored on the moves when one of its exits is new or had its stay rewritten (else kept);
+quotas, outcomes and open-deal figures are recomputed. ``incremental=False`` (``run_nightly --full``) recomputes everything from scratch.
 See docs/counting.md ("Live and snapshots").
 """
 

@@ -180,9 +180,9 @@ def stays_fill(*, seen_up_to: int = 0, check_after: int | None = None, hist: str
     the stay of the move after it; with ``check_after`` (the id watermark of the last fill) also every deal
     with a move written since, whose stay ``deal_move`` recorded (it is checked against the history and
     corrected where it differs). Returns what changed: count and time span, and the rewritten moves with
-    id up to ``seen_up_to`` (a previous run counted them with their old bucket). ``hist``: a table holding
-    the moves of (at least) those deals with their stored stays, read instead of the transitions (the night's
-    histories, ``targets.selectors.nightly_delta``)."""
+    id up to ``seen_up_to`` (a previous run counted them with their old bucket). ``hist``: the night's histories
+    (``targets.selectors.nightly_delta``), holding the moves of (at least) those deals with their stored stays
+    and each move's previous move (``arrived``), read instead of the transitions."""
     todo = f"SELECT deal_id FROM {T} WHERE kind IN {EXIT_SQL} AND stay_started_at IS NULL"
     if check_after is not None:  # moves written since: their stays were recorded at write time, check them
         # (UNION ALL: a deal listed twice is read once either way, and no hash sized by the unfilled moves'

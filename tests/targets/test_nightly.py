@@ -36,7 +36,11 @@ def at(day: int, hour: int = 10) -> datetime:
 def funnel_rows(as_of=None):  # type: ignore[no-untyped-def]
     qs = FunnelSnapshot.objects.all() if as_of is None else FunnelSnapshot.objects.filter(as_of=as_of)
     rows = qs.order_by("scope_type", "scope_id", "period", "as_of", "stage")
-    return [(*(getattr(r, f) for f in FIELDS), r.median_days_in_stage) for r in rows]
+    # the stay histogram too: kept, merged or copied in the database, it must equal a recompute's
+    return [
+        (*(getattr(r, f) for f in FIELDS), r.median_days_in_stage, {int(b): n for b, n in r.stay_histogram.items()})
+        for r in rows
+    ]
 
 
 def scope_rows(as_of=None):  # type: ignore[no-untyped-def]

@@ -210,3 +210,21 @@ def test_a_move_records_its_stay_and_the_next_run_checks_it_against_the_history(
     move.refresh_from_db()
     assert move.stay_started_at == at(PREVIOUS, 7)
     assert stats["stays_filled"] == 1
+
+
+@pytest.mark.django_db
+def test_an_owner_with_exits_but_no_entry_in_the_period_keeps_them_when_their_row_appears(org):  # type: ignore[no-untyped-def]
+    """A manager moves their own deal back in the period (an exit, no entry there); later they create a deal
+    there and their row appears: its stays and median count the earlier exit, as a full recompute does."""
+    deal = make_deal(owner=org.manager, stage=Stage.CONTACT, at=at(OLDER, 5))
+    deal_move(deal=Deal.objects.get(pk=deal.pk), to_stage=Stage.PREP, actor=org.manager, at=at(PREVIOUS, 3))
+    make_deal(owner=org.alice, stage=Stage.CONTACT, at=at(PREVIOUS, 1))
+    assert_incremental_equals_full(RUN_DAY)
+    row = FunnelSnapshot.objects.get(
+        scope_type="user", scope_id=org.manager.pk, period=PREVIOUS.key, as_of=RUN_DAY, stage=Stage.CONTACT
+    )
+    assert row.entered == 0
+    assert row.median_days_in_stage is not None  # the stay in contact that the move back ended
+
+    make_deal(owner=org.manager, stage=Stage.PREP, at=at(PREVIOUS, 20, 18))
+    assert_incremental_equals_full(RUN_DAY + timedelta(days=1))
