@@ -9,8 +9,8 @@ Incremental runs (the default) build on the previous finished run: entered and c
 qualify, read from the histories of deals with a transition the previous run did not see (id above
 its watermark, or occurring after its as-of day). A row's stay histogram and median are recomputed
 from the stays stored on the moves when one of its exits is new or had its stay rewritten (else kept);
-quotas, outcomes and open-deal figures are recomputed. ``incremental=False`` (``run_nightly --full``) recomputes everything from scratch.
-See docs/counting.md ("Live and snapshots").
+quotas, outcomes and open-deal figures are recomputed. ``incremental=False`` (``run_nightly --full``)
+recomputes everything from scratch. See docs/counting.md ("Live and snapshots").
 """
 
 from __future__ import annotations
