@@ -25,14 +25,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from pipeline.models import Deal, StageConfig, StageTransition
 from salesladder.org.models import Membership, Role, Team
 from targets import nightly_funnel, nightly_ledger, nightly_outcomes, watermark
-from targets.models import NightlyRun, Quota, ScopeSnapshot, ScopeType
+from targets.models import NightlyLedgerState, NightlyRun, Quota, ScopeSnapshot, ScopeType
 from targets.periods import Period, PeriodKind, org_today
 from targets.selectors import nightly_delta, nightly_sql
 from targets.selectors import signature as signatures
@@ -50,8 +50,8 @@ NightlyHook = Callable[..., Any]
 # Higher apps (reviews: draft reviews at period end) register here; targets never imports them.
 NIGHTLY_HOOKS: list[NightlyHook] = []
 
-# PostgreSQL advisory lock key the nightly runs take turns on (any fixed number no other code uses)
-NIGHTLY_LOCK = 7_271_001
+# how many times a run starts over when a deal it flags changed under its snapshot (PostgreSQL)
+SERIALIZATION_RETRIES = 3
 
 # PostgreSQL work_mem for the nightly transaction (the medians sort every exit of a period three ways).
 NIGHTLY_WORK_MEM = "64MB"
@@ -211,15 +211,16 @@ class OpenState:
 
 
 def _open_state(
-    u: Universe, *, as_of: date, full: bool, previous: dict[str, Any] | None
+    u: Universe, *, as_of: date, full: bool, previous: dict[str, Any] | None, since: datetime
 ) -> tuple[OpenState, dict[str, Any], list[int] | None]:
     """The open deals by scope and expected close month from the ledger's totals (a few thousand rows):
     rebuilt from the open deals on a full run (or without a ledger), else brought up to date with the
-    deals changed since the last run. Returns the figures, this run's ledger mark and the deals changed
+    deals changed since the last run. ``since``: from when the next run must read the deals updated (the
+    edits this run's snapshot may miss). Returns the figures, this run's ledger mark and the deals changed
     since the previous mark (None when rebuilt)."""
     mark: dict[str, Any] = {
         "as_of": as_of.isoformat(),
-        "since": nightly_ledger.since_mark().isoformat(),
+        "since": since.isoformat(),
         "max_id": StageTransition.objects.aggregate(m=Max("pk"))["m"] or 0,
     }
     changed: list[int] | None = None
@@ -366,6 +367,7 @@ def snapshots_compute(
     incremental: bool = True,
     progress: Progress | None = None,
     previous: PreviousRun | None = None,
+    ledger_since: datetime | None = None,
 ) -> dict[str, Any]:
     """Upsert FunnelSnapshot and ScopeSnapshot rows for every rep, team (with sub-teams) and the
     organisation, for ``periods`` (default: current and previous of each kind in use) as of the end of
@@ -382,7 +384,9 @@ def snapshots_compute(
     stats["universe"] = signature
     clock = _time.monotonic()
     before = nightly_ledger.last_mark()
-    state, stats["ledger"], changed = _open_state(u, as_of=as_of, full=prev is None, previous=before)
+    state, stats["ledger"], changed = _open_state(
+        u, as_of=as_of, full=prev is None, previous=before, since=ledger_since or nightly_ledger.since_mark()
+    )
     if prev is None or nightly_outcomes.ledger_as_of() != prev.as_of:
         changed = None  # the closed-deal ledger holds the values of another day's run: outcomes from scratch
     stats["timings"]["open_deals"] = round(_time.monotonic() - clock, 3)
@@ -438,7 +442,8 @@ def _nothing_new(run: NightlyRun, max_id: int) -> bool:
         Deal.objects.aggregate(m=Max("updated_at"))["m"],
         Quota.objects.aggregate(m=Max("updated_at"))["m"],
     ]
-    return all(t is None or t <= run.finished_at for t in latest)
+    # (the run's snapshot was taken at its watermark time: a later edit is not in it)
+    return all(t is None or t < run.watermark for t in latest)
 
 
 def nightly_run(
@@ -446,35 +451,72 @@ def nightly_run(
 ) -> dict[str, Any]:
     """Stale flags, snapshots (as of the end of ``run_date``, default today so far) and the hooks.
 
-    Safe to run twice and concurrently: runs take turns (one transaction-level lock for every run date:
-    the open-deal and closed-deal ledgers are shared by all days, and two runs adding their deltas from
-    the same ledger rows would count them twice; SQLite has one writer anyway), so a second runner of the
-    same day waits, then finds nothing new (same transition watermark) and skips; a re-run after new
-    activity recomputes incrementally. Snapshot writes and the run record commit together. The hooks
-    always run after that transaction, with the lock released (also when the run was skipped).
+    One transaction reading one snapshot of the data (PostgreSQL: REPEATABLE READ when the run is not
+    inside a caller's transaction), taken when it records its transition watermark: what commits while
+    it works is left to the next run, which counts it once. Should another transaction change a deal the
+    run flags after that snapshot, PostgreSQL refuses the run's write and the run starts over (up to
+    ``SERIALIZATION_RETRIES`` times).
+
+    Safe to run twice and concurrently: runs take turns (a table lock taken before the snapshot, for every
+    run date: the open-deal and closed-deal ledgers are shared by all days, and two runs adding their
+    deltas from the same ledger rows would count them twice; SQLite has one writer anyway), so a second
+    runner of the same day waits, then finds nothing new (same transition watermark) and skips; a re-run
+    after new activity recomputes incrementally. Snapshot writes and the run record commit together. The
+    hooks always run after that transaction, with the lock released (also when the run was skipped).
     """
     run_date = run_date or org_today()
+    attempt = 1
+    while True:
+        try:
+            stats = _run_in_transaction(run_date=run_date, full=full, progress=progress)
+            break
+        except OperationalError as exc:
+            if attempt >= SERIALIZATION_RETRIES or not _serialization_failure(exc) or connection.in_atomic_block:
+                raise
+            log.warning("nightly run %s: a deal changed under the run (%s); starting over", run_date, exc)
+            attempt += 1
+    return _run_hooks(run_date, stats)
+
+
+def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None) -> dict[str, Any]:
     started = _time.monotonic()
+    outermost = not connection.in_atomic_block
     with _no_cyclic_gc(), transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [NIGHTLY_LOCK])
+                if outermost:  # (a caller's transaction keeps its own level)
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                # the turn first: LOCK takes no snapshot, so the run's snapshot comes after the previous
+                # run has committed (an advisory lock is taken by a SELECT, which would take it before)
+                cursor.execute(f"LOCK TABLE {NightlyLedgerState._meta.db_table} IN EXCLUSIVE MODE")
                 # a batch job: sort the period's rows in memory rather than on disk (this transaction only)
                 cursor.execute(f"SET LOCAL work_mem = '{NIGHTLY_WORK_MEM}'")
+        snapshot_at = timezone.now()  # the snapshot is taken by the next statement
         NightlyRun.objects.get_or_create(
             run_date=run_date, defaults={"watermark": timezone.now(), "started_at": timezone.now()}
         )
         run = NightlyRun.objects.select_for_update().get(run_date=run_date)
         seen, mark = watermark.capture()  # before anything is read (see targets.watermark)
+        since = nightly_ledger.since_mark()  # the deals updated from then on may be missing from this snapshot
         max_id = int(mark["max_transition_id"])
         if not full and _nothing_new(run, max_id):
             # nothing new: no snapshot work; the hooks still run, after the lock is released
-            stats = {**run.stats, "skipped": True}
-        else:
-            stats = _compute_and_record(
-                run=run, run_date=run_date, mark=mark, full=full, progress=progress, started=started
-            )
-    return _run_hooks(run_date, stats)
+            return {**run.stats, "skipped": True}
+        return _compute_and_record(
+            run=run,
+            run_date=run_date,
+            mark=mark,
+            snapshot_at=snapshot_at,
+            since=since,
+            full=full,
+            progress=progress,
+            started=started,
+        )
+
+
+def _serialization_failure(exc: OperationalError) -> bool:
+    cause = exc.__cause__
+    return getattr(cause, "sqlstate", None) == "40001"
 
 
 @contextmanager
@@ -492,17 +534,27 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def _compute_and_record(
-    *, run: NightlyRun, run_date: date, mark: dict[str, Any], full: bool, progress: Progress | None, started: float
+    *,
+    run: NightlyRun,
+    run_date: date,
+    mark: dict[str, Any],
+    snapshot_at: datetime,
+    since: datetime,
+    full: bool,
+    progress: Progress | None,
+    started: float,
 ) -> dict[str, Any]:
     """The run's work inside its locked transaction: stale flags, snapshots, the run record."""
-    watermark = timezone.now()
+    watermark = snapshot_at
     prev = None if full else _previous_run(run_date)
     clock = _time.monotonic()
     stale = stale_flags_update(as_of=run_date)
     stale_seconds = round(_time.monotonic() - clock, 3)
     if progress:
         progress("stale flags")
-    stats = snapshots_compute(as_of=run_date, incremental=not full, progress=progress, previous=prev)
+    stats = snapshots_compute(
+        as_of=run_date, incremental=not full, progress=progress, previous=prev, ledger_since=since
+    )
     stats["timings"]["stale_flags"] = stale_seconds
     stats.update(
         {

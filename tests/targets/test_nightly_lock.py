@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
-from pipeline.models import Stage
+from pipeline.models import Deal, Stage
 from targets import nightly_ledger
-from targets.models import NightlyOpenTotal, NightlyRun
+from targets.models import FunnelSnapshot, NightlyOpenTotal, NightlyRun
+from targets.periods import Period
 from targets.services import nightly_run
 from tests.factories import make_deal
+from tests.targets.test_nightly_incremental import assert_incremental_equals_full
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -69,3 +72,76 @@ def test_a_run_for_another_day_waits_until_the_running_one_has_committed(org):  
     nightly_ledger.rebuild()
     assert kept == _totals()
     assert sum(deals for *_k, deals, _s in kept) == 2
+
+
+def test_a_deal_committed_while_a_run_works_is_counted_once(org):  # type: ignore[no-untyped-def]
+    """The run reads one snapshot of the data, taken when it records its watermark: a deal committed while
+    it works is left to the next run, which counts it once (it used to be seen by the run's later
+    statements and then counted again as new to it)."""
+    today = timezone.localdate()
+    make_deal(owner=org.alice, stage=Stage.CONTACT)
+    nightly_run(run_date=today - timedelta(days=1))
+    inside, release = threading.Event(), threading.Event()
+
+    def paused_run() -> None:
+        def pause(step: str) -> None:
+            if step == "stale flags":  # watermark taken, snapshots not computed yet
+                inside.set()
+                release.wait(20)
+
+        try:
+            nightly_run(run_date=today, progress=pause)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=paused_run)
+    thread.start()
+    assert inside.wait(10)
+    make_deal(owner=org.bob, stage=Stage.NEEDS)  # commits while the run is inside its transaction
+    release.set()
+    thread.join(20)
+
+    stats = assert_incremental_equals_full(today)
+    assert stats["periods"][Period.current().key] == "incremental"
+    org_row = FunnelSnapshot.objects.get(scope_type="org", period=Period.current().key, as_of=today, stage="prep")
+    assert org_row.entered == 2
+
+
+def test_a_run_starts_over_when_a_deal_it_flags_changed_under_its_snapshot(org, monkeypatch, caplog):  # type: ignore[no-untyped-def]
+    """The run's snapshot is older than an edit committed while it works: flagging that deal is refused by
+    PostgreSQL (could not serialize), and the run starts over on a fresh snapshot instead of failing."""
+    from targets import services
+
+    today = timezone.localdate()
+    quiet = make_deal(owner=org.alice, at=timezone.now() - timedelta(days=30))  # prep: stale after 14 days
+    original = services.stale_flags_update
+    inside, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def paused_flags(**kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:  # the first attempt: snapshot taken, the deal not flagged yet
+            inside.set()
+            release.wait(20)
+        return original(**kwargs)
+
+    monkeypatch.setattr(services, "stale_flags_update", paused_flags)
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["stats"] = nightly_run(run_date=today)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert inside.wait(10)
+    Deal.objects.filter(pk=quiet.pk).update(amount=Decimal("10.00"))  # committed after the run's snapshot
+    release.set()
+    thread.join(30)
+
+    assert len(calls) == 2  # started over once
+    assert result["stats"]["stale_changed"] == 1
+    assert Deal.objects.get(pk=quiet.pk).is_stale
+    assert "starting over" in caplog.text
