@@ -481,6 +481,11 @@ def nightly_run(
 def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None) -> dict[str, Any]:
     started = _time.monotonic()
     outermost = not connection.in_atomic_block
+    # what must be read before the run's snapshot (each its own statement, outside the transaction): the
+    # id sequence and the sessions that may still commit ids (targets.watermark), and from when the next run
+    # must read the deals edited (an edit in flight now is not in the snapshot)
+    reading = watermark.read_sequence() if outermost and connection.vendor == "postgresql" else None
+    since = nightly_ledger.since_mark()
     with _no_cyclic_gc(), transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -496,8 +501,7 @@ def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None
             run_date=run_date, defaults={"watermark": timezone.now(), "started_at": timezone.now()}
         )
         run = NightlyRun.objects.select_for_update().get(run_date=run_date)
-        seen, mark = watermark.capture()  # before anything is read (see targets.watermark)
-        since = nightly_ledger.since_mark()  # the deals updated from then on may be missing from this snapshot
+        seen, mark = watermark.capture(reading)  # before anything is read (see targets.watermark)
         max_id = int(mark["max_transition_id"])
         if not full and _nothing_new(run, max_id):
             # nothing new: no snapshot work; the hooks still run, after the lock is released

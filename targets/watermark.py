@@ -14,8 +14,11 @@ above it. Each run records such a reading (the sequence's last value, then the c
 ``pg_stat_activity`` (after its own reading of the sequence), when the oldest such session began (a
 transaction that has written: its start; a statement running now in one that has not: the statement's
 start), and takes ``L`` = its own reading when there is none, else the reading of the latest earlier run
-taken before that moment (none: 0). The gaps are then the ids in ``(L, MAX(id)]`` not visible (a
-rolled-back id is a gap too; it never commits and costs nothing but a look-up). When the range or the
+taken before that moment (none: 0). A run that reads one snapshot (REPEATABLE READ) takes the sequence
+and activity readings before its snapshot (``read_sequence``), so every session that may hold ids
+invisible to the snapshot is among those it saw writing or began after its reading. The gaps are then
+the ids in ``(L, MAX(id)]`` not visible (a rolled-back id is a gap too; it never commits and costs nothing
+but a look-up). When the range or the
 gaps are too large to list, the gaps are unknown: the next run builds from scratch and live figures are
 computed without the run's snapshot.
 
@@ -25,6 +28,7 @@ default). SQLite writes one transaction at a time: ``MAX(id)`` is exact, no gaps
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,12 +45,21 @@ GAP_SCAN_LIMIT = 2_000_000
 GAP_LIMIT = 20_000
 
 
-def capture() -> tuple[Watermark | None, dict[str, Any]]:
-    """The watermark for a run starting now (None: its gaps are unknown) and the stats to record with it
-    (``max_transition_id``, ``transition_gaps``, ``id_clock``). Call it before the run reads anything."""
-    if connection.vendor != "postgresql":
-        top = int(_run(f"SELECT COALESCE(MAX(id), 0) FROM {T}", [])[0][0])
-        return Watermark(top), {"max_transition_id": top, "transition_gaps": []}
+@dataclass(frozen=True)
+class Reading:
+    """What must be read before a run's snapshot: the id sequence's value and the clock then, and when the
+    oldest session that may still commit ids began (None: no such session)."""
+
+    sequence: int
+    clock: datetime
+    oldest: datetime | None
+
+
+def read_sequence() -> Reading:
+    """PostgreSQL: the sequence reading, then the sessions that may hold ids (in that order). A run that
+    reads one snapshot (REPEATABLE READ) takes this BEFORE its snapshot: a session still writing when the
+    snapshot was taken but gone by a later look at the activity would otherwise pass for settled, and its
+    ids for seen."""
     _run("SELECT pg_stat_clear_snapshot()", [])  # read the activity afresh, not as cached by this transaction
     sequence, clock = _run(
         """SELECT s, clock_timestamp() FROM (
@@ -65,6 +78,18 @@ def capture() -> tuple[Watermark | None, dict[str, Any]]:
         [],
     )[0][0]
     _run("SELECT pg_stat_clear_snapshot()", [])
+    return Reading(int(sequence), clock, oldest)
+
+
+def capture(reading: Reading | None = None) -> tuple[Watermark | None, dict[str, Any]]:
+    """The watermark for a run starting now (None: its gaps are unknown) and the stats to record with it
+    (``max_transition_id``, ``transition_gaps``, ``id_clock``). Call it before the run reads anything, with
+    the ``read_sequence()`` taken before the run's snapshot when the run reads one snapshot."""
+    if connection.vendor != "postgresql":
+        top = int(_run(f"SELECT COALESCE(MAX(id), 0) FROM {T}", [])[0][0])
+        return Watermark(top), {"max_transition_id": top, "transition_gaps": []}
+    reading = reading or read_sequence()
+    sequence, clock, oldest = reading.sequence, reading.clock, reading.oldest
     top = int(_run(f"SELECT COALESCE(MAX(id), 0) FROM {T}", [])[0][0])
     stats: dict[str, Any] = {
         "max_transition_id": top,

@@ -8,10 +8,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
-from pipeline.models import Deal, Stage
+from pipeline.models import Deal, Stage, StageTransition
 from targets import nightly_ledger
 from targets.models import FunnelSnapshot, NightlyOpenTotal, NightlyRun
 from targets.periods import Period
@@ -145,3 +145,61 @@ def test_a_run_starts_over_when_a_deal_it_flags_changed_under_its_snapshot(org, 
     assert result["stats"]["stale_changed"] == 1
     assert Deal.objects.get(pk=quiet.pk).is_stale
     assert "starting over" in caplog.text
+
+
+def test_a_writer_open_at_the_snapshot_that_commits_before_the_watermark_is_counted_by_the_next_run(org, monkeypatch):  # type: ignore[no-untyped-def]
+    """The run reads the id sequence and the sessions still writing BEFORE its snapshot: a transaction open
+    when the snapshot was taken, committed before the run looked at its watermark, is not in the snapshot
+    and must be a gap of the watermark (counted by the next run), not taken for settled and seen."""
+    from targets import services
+
+    today = timezone.localdate()
+    make_deal(owner=org.alice, stage=Stage.CONTACT)
+    nightly_run(run_date=today - timedelta(days=1))
+    written, commit_now = threading.Event(), threading.Event()
+    held: dict[str, int] = {}
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                held["deal"] = make_deal(owner=org.nina, stage=Stage.NEEDS).pk
+                written.set()
+                commit_now.wait(20)
+        finally:
+            connection.close()
+
+    original = services.watermark.capture
+    in_snapshot, go_on = threading.Event(), threading.Event()
+
+    def paused_capture(*args, **kwargs):  # type: ignore[no-untyped-def]
+        in_snapshot.set()  # the run's snapshot is taken (by its first statement), the watermark not yet
+        go_on.wait(20)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services.watermark, "capture", paused_capture)
+    writing = threading.Thread(target=writer)
+    writing.start()
+    assert written.wait(10)
+    make_deal(owner=org.bob, stage=Stage.PROPOSAL)  # higher ids, committed: the watermark lies above the writer's
+
+    def run() -> None:
+        try:
+            nightly_run(run_date=today)
+        finally:
+            connection.close()
+
+    running = threading.Thread(target=run)
+    running.start()
+    assert in_snapshot.wait(10)
+    commit_now.set()
+    writing.join(20)  # the writer has committed: no longer a session that may hold ids
+    go_on.set()
+    running.join(30)
+    monkeypatch.setattr(services.watermark, "capture", original)
+
+    first = NightlyRun.objects.get(run_date=today).stats
+    late = set(StageTransition.objects.filter(deal_id=held["deal"]).values_list("pk", flat=True))
+    assert late <= set(first["transition_gaps"])  # not seen by the run, and it knows
+    assert_incremental_equals_full(today)
+    needs = FunnelSnapshot.objects.get(scope_type="org", period=Period.current().key, as_of=today, stage="needs")
+    assert needs.entered == 2  # bob's deal and nina's, each counted once
