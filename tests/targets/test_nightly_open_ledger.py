@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from pipeline.models import Deal, LostReason, Stage, StageConfig, StageTransition
 from pipeline.services import deal_lose, deal_update
 from targets.models import NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal, ScopeSnapshot
-from targets.services import _units_text, nightly_run
+from targets.nightly_scope import units_text
+from targets.services import nightly_run
 from tests.factories import make_deal
 from tests.targets.test_nightly_incremental import OLDER, PREVIOUS, RUN_DAY, assert_incremental_equals_full, at
 
@@ -233,14 +234,14 @@ def test_weighted_pipeline_text_rounds_ledger_units_to_the_cent_half_to_even(uni
     """The snapshot's pipeline amounts (from integer ledger units, cents × percent) read as the Decimal
     rounding of the exact amount would print them: 0.005 → 0.00, 0.015 → 0.02, 12.345 → 12.34."""
     exact = (Decimal(units) / 10_000).quantize(Decimal("0.01"))
-    assert _units_text(units) == str(exact)
+    assert units_text(units) == str(exact)
 
 
 @pytest.mark.parametrize(
     ("units", "text"), [(50, "0.00"), (150, "0.02"), (123450, "12.34"), (123451, "12.35"), (1_000_000, "100.00")]
 )
 def test_weighted_pipeline_text_examples(units, text):  # type: ignore[no-untyped-def]
-    assert _units_text(units) == text
+    assert units_text(units) == text
 
 
 @pytest.mark.django_db
