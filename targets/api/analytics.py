@@ -130,8 +130,9 @@ class OutcomesView(APIView):
             "won_amount": result.won_amount,
             "lost_count": result.lost_count,
             "win_rate": result.win_rate,
-            "lost_reasons": [
-                {"code": code, "label": label, "deals": n} for code, label, n in lost_reason_rows(result.lost_reasons)
+            "lost_reasons": [  # (a loss without a reason: code null, as the schema says)
+                {"code": code or None, "label": label, "deals": n}
+                for code, label, n in lost_reason_rows(result.lost_reasons)
             ],
         }
         return Response(s.OutcomesSerializer(body).data)

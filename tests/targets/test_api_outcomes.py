@@ -66,7 +66,7 @@ def test_a_deal_lost_without_a_reason_is_counted_under_no_reason_given(org):
     html = client(org.manager).get("/dashboard/section/outcomes/", {"team": org.east.pk}).content.decode()
 
     assert body["lost_count"] == 1
-    assert [(r["label"], r["deals"]) for r in body["lost_reasons"]] == [("No reason given", 1)]
+    assert [(r["code"], r["label"], r["deals"]) for r in body["lost_reasons"]] == [(None, "No reason given", 1)]
     assert "No reason given" in html[html.index('data-testid="lost-reasons"') :]
 
 
