@@ -151,11 +151,12 @@ class FunnelSnapshot(models.Model):
         default=0, help_text="Of the period's prep cohort, how many reached this rung."
     )
     median_days_in_stage = models.FloatField(null=True, blank=True)
-    stay_histogram = models.JSONField(
-        default=dict,
+    stay_buckets = models.TextField(
+        default="",
         blank=True,
-        help_text="Exits of the period from this rung per stay-length bucket ({bucket: count}); the next "
-        "nightly run adds its new exits and locates the median from it.",
+        help_text="Exits of the period from this rung per stay-length bucket, a flat JSON array [bucket, "
+        "exits, bucket, exits, ...] in bucket order; the next nightly run adds its new exits and locates the "
+        "median from it.",
     )
     computed_at = models.DateTimeField(auto_now=True)
 

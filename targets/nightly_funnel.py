@@ -11,7 +11,6 @@ buckets each.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +29,7 @@ from targets.selectors.sql import _run
 
 Key = tuple[str, int, str]  # scope type, scope id, stage
 UNIQUE = ["scope_type", "scope_id", "period", "as_of", "stage"]
-UPDATED = ["entered", "cohort_reached", "quota", "median_days_in_stage", "stay_histogram", "computed_at"]
+UPDATED = ["entered", "cohort_reached", "quota", "median_days_in_stage", "stay_buckets", "computed_at"]
 
 
 @dataclass
@@ -38,28 +37,35 @@ class Previous:
     entered: int
     cohort_reached: int
     median: float | None
-    histogram: str  # as stored (JSON text)
+    histogram: str  # as stored (``FunnelSnapshot.stay_buckets``)
 
 
 def previous_rows(period: Period, as_of: date, *, histograms: bool = True) -> dict[Key, Previous]:
     """The rows of ``period`` stored as of ``as_of``: one query, plain values; without ``histograms`` their
-    stay histograms are not read (``"{}"``: PostgreSQL copies kept ones in the database)."""
+    stay histograms are not read (``""``: PostgreSQL copies kept ones in the database)."""
     table = FunnelSnapshot._meta.db_table
-    text = "::text" if connection.vendor == "postgresql" else ""
-    histogram = f"stay_histogram{text}" if histograms else "NULL"
+    histogram = "stay_buckets" if histograms else "NULL"
     sql = f"""SELECT scope_type, scope_id, stage, entered, cohort_reached, median_days_in_stage, {histogram}
               FROM {table} WHERE period = %s AND as_of = %s"""
     rows = _run(sql, [period.key, connection.ops.adapt_datefield_value(as_of)])
-    return {(st, int(sid), stage): Previous(e, c, m, h or "{}") for st, sid, stage, e, c, m, h in rows}
+    return {(st, int(sid), stage): Previous(e, c, m, h or "") for st, sid, stage, e, c, m, h in rows}
+
+
+def buckets_text(histogram: Mapping[int, int]) -> str:
+    """A histogram as stored: a flat JSON array ``[bucket, exits, bucket, exits, …]`` in bucket order, ``""``
+    when empty (text: PostgreSQL stores it as is, where a JSON object's ~100 numbers each cost a parse)."""
+    return orjson.dumps([v for b in sorted(histogram) for v in (b, histogram[b])]).decode() if histogram else ""
+
+
+def buckets_of(text: str) -> dict[int, int]:
+    """``{bucket: exits}`` of a stored histogram (one C-level parse of a flat array)."""
+    flat = orjson.loads(text) if text else []
+    return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _histograms(previous: Mapping[Key, Previous], keys: Iterable[Key]) -> nightly_medians.Histograms:
     """The stored histograms of ``keys`` (those with a row), parsed: ``{bucket: exits}``."""
-    return {
-        key: {int(b): n for b, n in orjson.loads(p.histogram).items()}
-        for key in keys
-        if (p := previous.get(key)) is not None
-    }
+    return {key: buckets_of(p.histogram) for key in keys if (p := previous.get(key)) is not None}
 
 
 def funnel_period(
@@ -121,9 +127,9 @@ def funnel_period(
             key = (scope_type, scope_id, stage)
             old = previous.get(key)
             if touched is not None and key not in touched:  # kept as stored
-                histogram: Any = _Raw(old.histogram if old else "{}")
+                histogram: str = _Raw(old.histogram if old else "")
             else:
-                histogram = histograms.get(key, {})  # {bucket: exits}, no empty bucket (JSON keys: text)
+                histogram = buckets_text(histograms.get(key, {}))
             rows.append(
                 {
                     "scope_type": scope_type,
@@ -133,7 +139,7 @@ def funnel_period(
                     "cohort_reached": (old.cohort_reached if old else 0) + cohort.get(key, 0),
                     "quota": quotas.get(key),
                     "median_days_in_stage": median.get(key),
-                    "stay_histogram": histogram,
+                    "stay_buckets": histogram,
                 }
             )
     _write(rows, period=period.key, as_of=as_of, kept_from=prev[0] if touched is not None and prev else None)
@@ -141,7 +147,7 @@ def funnel_period(
 
 
 class _Raw(str):
-    """A histogram kept as the JSON text it was stored as."""
+    """A histogram kept as stored (PostgreSQL copies it from the previous row itself)."""
 
 
 def _write(rows: list[dict[str, Any]], *, period: str, as_of: date, kept_from: date | None) -> None:
@@ -150,12 +156,7 @@ def _write(rows: list[dict[str, Any]], *, period: str, as_of: date, kept_from: d
     ``bulk_create``."""
     if connection.vendor != "postgresql":
         objs = [
-            FunnelSnapshot(
-                period=period,
-                as_of=as_of,
-                **{**r, "stay_histogram": json.loads(h) if isinstance(h := r["stay_histogram"], _Raw) else h},
-            )
-            for r in rows
+            FunnelSnapshot(period=period, as_of=as_of, **{**r, "stay_buckets": str(r["stay_buckets"])}) for r in rows
         ]
         nightly_sql.upsert(FunnelSnapshot, objs, unique_fields=UNIQUE, update_fields=UPDATED)
         return
@@ -168,11 +169,10 @@ def _write(rows: list[dict[str, Any]], *, period: str, as_of: date, kept_from: d
                 "period": period,
                 "as_of": day,
                 "computed_at": now,
-                "stay_histogram": None if isinstance(r["stay_histogram"], _Raw) else r["stay_histogram"],
+                "stay_buckets": None if isinstance(r["stay_buckets"], _Raw) else r["stay_buckets"],
             }
             for r in rows
-        ],
-        option=orjson.OPT_NON_STR_KEYS,  # the histograms' integer buckets become JSON's text keys
+        ]
     ).decode()
     if kept_from is None:
         nightly_sql.upsert_json(FunnelSnapshot, payload, unique_fields=UNIQUE, update_fields=UPDATED)
@@ -183,7 +183,7 @@ def _write(rows: list[dict[str, Any]], *, period: str, as_of: date, kept_from: d
         payload,
         unique_fields=UNIQUE,
         update_fields=UPDATED,
-        computed={"stay_histogram": "COALESCE(r.stay_histogram, p.stay_histogram, '{}'::jsonb)"},
+        computed={"stay_buckets": "COALESCE(r.stay_buckets, p.stay_buckets, '')"},
         join=f"""LEFT JOIN {table} p ON p.period = r.period AND p.as_of = %s AND p.scope_type = r.scope_type
                  AND p.scope_id = r.scope_id AND p.stage = r.stage""",
         join_params=[kept_from],

@@ -2,7 +2,7 @@
 
 Each forward/backward move stores its stay (``StageTransition.stay_started_at``) and a stay-length
 bucket (``stay_bucket``, non-decreasing in the length). A snapshot row keeps the period's exits from its
-rung per bucket (``FunnelSnapshot.stay_histogram``). Counts are additive, so a run's histogram = the
+rung per bucket (``FunnelSnapshot.stay_buckets``). Counts are additive, so a run's histogram = the
 previous run's + the exits new to it (± the moves whose stay a move written into the past changed).
 Exits from a rung passed through (left at the instant it was entered: a skipped rung, one below the stage
 a deal was created at) are no stays and are not counted. The histogram tells in which bucket the middle

@@ -126,7 +126,7 @@ def _base_rows(base: Base, period: Period, scopes: list[tuple[str, int]]) -> dic
     q = Q(pk__in=[])
     for scope_type, scope_id in scopes:
         q |= Q(scope_type=scope_type, scope_id=scope_id)
-    rows = FunnelSnapshot.objects.filter(q, period=period.key, as_of=base.as_of).defer("stay_histogram")
+    rows = FunnelSnapshot.objects.filter(q, period=period.key, as_of=base.as_of).defer("stay_buckets")
     found = {(r.scope_type, r.scope_id, r.stage): r for r in rows}
     return found if len({k[:2] for k in found}) == len(set(scopes)) else {}
 

@@ -30,9 +30,10 @@ def closure_of(parent: Mapping[int, int | None]) -> list[tuple[int, int]]:
 
 
 def tree_signature(closure: Iterable[tuple[int, int]]) -> str:
-    """The team tree counted with (the version tag: rows of older code have no stay histograms, count
-    the rungs passed through as stays, or lack the rows of owners with exits but no entry in a period)."""
-    text = "stays-v3" + repr(sorted(closure))
+    """The team tree counted with (the version tag: rows of older code have no stay histograms or keep
+    them in the former JSON object column, count the rungs passed through as stays, or lack the rows of
+    owners with exits but no entry in a period)."""
+    text = "stays-v4" + repr(sorted(closure))
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 

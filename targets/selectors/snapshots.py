@@ -36,7 +36,7 @@ def funnel_snapshot(*, scope: Scope, period: Period, as_of: date) -> FunnelResul
 
     rows = list(
         FunnelSnapshot.objects.filter(scope_type=scope.type, scope_id=scope.id, period=period.key, as_of=as_of).defer(
-            "stay_histogram"
+            "stay_buckets"
         )
     )
     if not rows:
@@ -57,7 +57,7 @@ def attainment_snapshot(*, scope: Scope, period: Period, as_of: date) -> Attainm
     reps = scope_reps(scope, scope.team_ids())
     rows = (
         FunnelSnapshot.objects.filter(period=period.key, as_of=as_of)
-        .defer("stay_histogram")
+        .defer("stay_buckets")
         .filter(
             Q(scope_type=ScopeType.USER, scope_id__in=[pk for pk, _n in reps])
             | Q(scope_type=scope.type, scope_id=scope.id)

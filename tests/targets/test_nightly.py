@@ -16,6 +16,7 @@ from pipeline.models import Account, Deal, LostReason, Stage, StageTransition
 from salesladder.org.models import Team
 from targets import services
 from targets.models import FunnelSnapshot, NightlyRun, ScopeSnapshot
+from targets.nightly_funnel import buckets_of
 from targets.periods import Period, org_tz
 from targets.selectors import Scope, SnapshotMissing, attainment, funnel
 from targets.services import nightly_run, register_nightly_hook, snapshots_compute
@@ -37,10 +38,7 @@ def funnel_rows(as_of=None):  # type: ignore[no-untyped-def]
     qs = FunnelSnapshot.objects.all() if as_of is None else FunnelSnapshot.objects.filter(as_of=as_of)
     rows = qs.order_by("scope_type", "scope_id", "period", "as_of", "stage")
     # the stay histogram too: kept, merged or copied in the database, it must equal a recompute's
-    return [
-        (*(getattr(r, f) for f in FIELDS), r.median_days_in_stage, {int(b): n for b, n in r.stay_histogram.items()})
-        for r in rows
-    ]
+    return [(*(getattr(r, f) for f in FIELDS), r.median_days_in_stage, buckets_of(r.stay_buckets)) for r in rows]
 
 
 def scope_rows(as_of=None):  # type: ignore[no-untyped-def]
