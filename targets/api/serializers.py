@@ -364,18 +364,8 @@ class AttainmentSerializer(serializers.Serializer):
     totals = AttainmentRowSerializer(many=True)
 
 
-class PlannerQuerySerializer(serializers.Serializer):
+class PlannerQuerySerializer(ScopeQuerySerializer):
     period = PeriodKeyField(required=False, help_text=_("The period planned; default: the current month."))
-    team = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_ID,
-        help_text=_(
-            "Team id (with its sub-teams). Without team and user: a rep's own figures, the team a manager "
-            "leads, the organisation for admins."
-        ),
-    )
-    user = serializers.CharField(required=False, max_length=150, help_text=_("Rep id or username."))
     signings = serializers.IntegerField(
         required=False, min_value=0, max_value=100_000, help_text=_("Default: the scope's signing quota.")
     )
