@@ -426,6 +426,8 @@ def _compute_and_record(
             "seconds": round(_time.monotonic() - started, 3),
         }
     )
+    if "stage_win_rates" in run.stats:  # the day's observed-win-rate report (01:30) outlives a re-run
+        stats["stage_win_rates"] = run.stats["stage_win_rates"]
     run.watermark = watermark
     run.started_at = run.started_at or watermark
     run.finished_at = timezone.now()

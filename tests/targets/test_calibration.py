@@ -49,6 +49,20 @@ def test_the_report_is_stored_with_the_nights_run_and_drift_is_logged(history, c
     assert len(warnings) == 5
 
 
+def test_the_report_outlives_a_later_run_of_the_same_night(history, org):
+    from targets.services import nightly_run
+
+    day = org_today()
+    nightly_run(run_date=day)
+    report = stage_win_rates_report(run_date=day)
+    make_deal(owner=org.alice, stage=Stage.CONTACT)  # something new: the day's run recomputes
+
+    again = nightly_run(run_date=day)
+
+    assert "skipped" not in again
+    assert NightlyRun.objects.get(run_date=day).stats["stage_win_rates"] == report
+
+
 def test_run_nightly_prints_the_drifted_rungs_or_says_all_is_in_line(history):
     out = StringIO()
     call_command("run_nightly", stdout=out)
