@@ -311,8 +311,10 @@ def nightly_run(
     One transaction reading one snapshot of the data (PostgreSQL: REPEATABLE READ when the run is not
     inside a caller's transaction), taken when it records its transition watermark: what commits while
     it works is left to the next run, which counts it once. Should another transaction change a deal the
-    run flags after that snapshot, PostgreSQL refuses the run's write and the run starts over (up to
-    ``SERIALIZATION_RETRIES`` times).
+    run flags after that snapshot (or deadlock with it), PostgreSQL refuses the run's write and the run
+    starts over (up to ``SERIALIZATION_RETRIES`` times). Inside a caller's transaction (tests, a shell)
+    the run keeps that transaction's level: under READ COMMITTED a commit during the run may be counted
+    by it and again by the next run.
 
     Safe to run twice and concurrently: runs take turns (a table lock taken before the snapshot, for every
     run date: the open-deal and closed-deal ledgers are shared by all days, and two runs adding their
@@ -337,7 +339,8 @@ def nightly_run(
 
 def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None) -> dict[str, Any]:
     started = _time.monotonic()
-    outermost = not connection.in_atomic_block
+    # (with autocommit off a transaction is already open: it keeps its level, as a caller's atomic block does)
+    outermost = connection.get_autocommit() and not connection.in_atomic_block
     # what must be read before the run's snapshot (each its own statement, outside the transaction): the
     # id sequence and the sessions that may still commit ids (targets.watermark), and from when the next run
     # must read the deals edited (an edit in flight now is not in the snapshot)
@@ -376,8 +379,8 @@ def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None
 
 
 def _serialization_failure(exc: OperationalError) -> bool:
-    cause = exc.__cause__
-    return getattr(cause, "sqlstate", None) == "40001"
+    """Refused by PostgreSQL for a concurrent change (could not serialize, or a deadlock it broke)."""
+    return getattr(exc.__cause__, "sqlstate", None) in ("40001", "40P01")
 
 
 @contextmanager

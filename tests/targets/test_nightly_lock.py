@@ -203,3 +203,17 @@ def test_a_writer_open_at_the_snapshot_that_commits_before_the_watermark_is_coun
     assert_incremental_equals_full(today)
     needs = FunnelSnapshot.objects.get(scope_type="org", period=Period.current().key, as_of=today, stage="needs")
     assert needs.entered == 2  # bob's deal and nina's, each counted once
+
+
+def test_a_run_with_autocommit_off_outside_any_atomic_block_keeps_that_transaction(org):  # type: ignore[no-untyped-def]
+    """Autocommit off means a transaction is already open (the run's readings open it): the run must not
+    try to set its isolation level then (PostgreSQL refuses it after a query), and works in that one."""
+    make_deal(owner=org.alice, stage=Stage.CONTACT)
+    transaction.set_autocommit(False)
+    try:
+        stats = nightly_run(run_date=timezone.localdate())
+        transaction.commit()
+    finally:
+        transaction.set_autocommit(True)
+    assert stats["full"] is True
+    assert NightlyRun.objects.filter(run_date=timezone.localdate(), finished_at__isnull=False).exists()
