@@ -155,10 +155,8 @@ def _write(rows: list[dict[str, Any]], *, period: str, as_of: date, kept_from: d
     kept from the rows as of ``kept_from`` are copied from them in the database, not sent. Elsewhere
     ``bulk_create``."""
     if connection.vendor != "postgresql":
-        objs = [
-            FunnelSnapshot(period=period, as_of=as_of, **{**r, "stay_buckets": str(r["stay_buckets"])}) for r in rows
-        ]
-        nightly_sql.upsert(FunnelSnapshot, objs, unique_fields=UNIQUE, update_fields=UPDATED)
+        plain = [{**r, "period": period, "as_of": as_of, "stay_buckets": str(r["stay_buckets"])} for r in rows]
+        nightly_sql.upsert_rows(FunnelSnapshot, plain, unique_fields=UNIQUE, update_fields=UPDATED)
         return
     now = timezone.now().isoformat()
     day = as_of.isoformat()

@@ -62,14 +62,6 @@ def _ids(ids: Sequence[int]) -> tuple[str, Any]:
     return "IN (SELECT value FROM json_each(%s))", "[" + text + "]"
 
 
-def id_rows(ids: Sequence[int]) -> tuple[str, Any]:
-    """A SELECT of the ids themselves (no table read), given as ONE parameter."""
-    text = ",".join(map(str, map(int, ids)))
-    if connection.vendor == "postgresql":
-        return "SELECT unnest(%s::bigint[])", "{" + text + "}"
-    return "SELECT value FROM json_each(%s)", "[" + text + "]"
-
-
 def rebuild() -> None:
     """The ledger and its totals from scratch (full runs): one pass over the open deals. On PostgreSQL the
     ledger is filled without its primary key, which is then built in one sort (about half the cost of

@@ -23,9 +23,8 @@ from typing import Any
 from django.db import connection
 
 from targets.models import NightlyClosedDeal, NightlyInvalidation
-from targets.nightly_ledger import id_rows
 from targets.selectors.nightly_delta import NightHistories
-from targets.selectors.nightly_sql import _materialized, in_ids, keyed_union, run_hashed
+from targets.selectors.nightly_sql import _materialized, id_rows, in_ids, keyed_union, run_hashed
 from targets.selectors.sql import (
     ENTRY_SQL,
     LR,

@@ -358,10 +358,10 @@ def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None
                 cursor.execute(f"SET LOCAL work_mem = '{NIGHTLY_WORK_MEM}'")
         snapshot_at = timezone.now()  # the snapshot is taken by the next statement
         NightlyRun.objects.get_or_create(
-            run_date=run_date, defaults={"watermark": timezone.now(), "started_at": timezone.now()}
+            run_date=run_date, defaults={"watermark": snapshot_at, "started_at": snapshot_at}
         )
         run = NightlyRun.objects.select_for_update().get(run_date=run_date)
-        seen, mark = watermark.capture(reading)  # before anything is read (see targets.watermark)
+        _seen, mark = watermark.capture(reading)  # before anything is read (see targets.watermark)
         max_id = int(mark["max_transition_id"])
         if not full and _nothing_new(run, max_id):
             # nothing new: no snapshot work; the hooks still run, after the lock is released
@@ -408,8 +408,8 @@ def _compute_and_record(
     progress: Progress | None,
     started: float,
 ) -> dict[str, Any]:
-    """The run's work inside its locked transaction: stale flags, snapshots, the run record."""
-    watermark = snapshot_at
+    """The run's work inside its locked transaction: stale flags, snapshots, the run record (its watermark
+    time: ``snapshot_at``, when its snapshot was taken)."""
     prev = None if full else _previous_run(run_date)
     clock = _time.monotonic()
     stale = stale_flags_update(as_of=run_date)
@@ -431,8 +431,8 @@ def _compute_and_record(
     )
     if "stage_win_rates" in run.stats:  # the day's observed-win-rate report (01:30) outlives a re-run
         stats["stage_win_rates"] = run.stats["stage_win_rates"]
-    run.watermark = watermark
-    run.started_at = run.started_at or watermark
+    run.watermark = snapshot_at
+    run.started_at = run.started_at or snapshot_at
     run.finished_at = timezone.now()
     run.stats = stats
     run.save()

@@ -23,19 +23,11 @@ from datetime import datetime
 
 from django.db import connection
 
-from targets.selectors.nightly_sql import EXIT_SQL, _materialized, keyed_union, run_hashed, run_planned
+from targets.selectors.nightly_sql import EXIT_SQL, _materialized, id_rows, keyed_union, run_hashed, run_planned
 from targets.selectors.sql import ENTRY_SQL, MOVE_SQL, T, Watermark, db_dt, group_teams, seen_ids, unseen_ids
 
 HIST = "nightly_histories"
 HIST_KINDS = "('create', 'forward', 'backward', 'lose', 'reopen')"
-
-
-def _listed(ids: Sequence[int]) -> tuple[str, str]:
-    """A SELECT of the ids themselves given as ONE parameter (an array on PostgreSQL, JSON on SQLite)."""
-    text = ",".join(map(str, map(int, ids)))
-    if connection.vendor == "postgresql":
-        return "SELECT unnest(%s::bigint[])", "{" + text + "}"
-    return "SELECT value FROM json_each(%s)", "[" + text + "]"
 
 
 @dataclass
@@ -57,7 +49,7 @@ class NightHistories:
         bitmap of their rows reads each page of the transitions once. Drops a table left by an earlier run of
         this session."""
         pg = connection.vendor == "postgresql"
-        listed, ids = _listed(deals)
+        listed, ids = id_rows(deals)
         since: int = max_id
         if moves_after is not None:  # the lower watermark, with both runs' gaps
             gaps = [*getattr(max_id, "gaps", ()), *getattr(moves_after, "gaps", ())]
@@ -125,8 +117,8 @@ def entered_delta_all(
     several = """several AS (
             SELECT s.owner_id, s.team_id, s.to_stage, s.deal_id, s.old FROM src s
             JOIN pairs p ON p.deal_id = s.deal_id AND p.to_stage = s.to_stage WHERE p.n > 1 AND p.fresh = 0)"""
-    keyed_single = keyed_union("single", "to_stage, n").replace("keyed AS", "keyed_single AS", 1)
-    keyed_several = keyed_union("several", "to_stage, deal_id, old").replace("keyed AS", "keyed_several AS", 1)
+    keyed_single = keyed_union("single", "to_stage, n", name="keyed_single")
+    keyed_several = keyed_union("several", "to_stage, deal_id, old", name="keyed_several")
     sql = f"""
         {g.with_clause(src, pairs, single, several, keyed_single, keyed_several)}
         SELECT st, sid, to_stage, SUM(n) FROM (

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from pipeline.models import Account, Activity, Contact, Deal, Stage
@@ -14,14 +13,6 @@ from salesladder.org.models import ApiScope, User
 from salesladder.org.services import api_token_create, api_token_revoke
 from tests.conftest import Org
 from tests.factories import AccountFactory, ContactFactory, make_deal
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    """Throttle counters live in the cache; every test starts with a clean budget."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def session_client(user: User | None) -> APIClient:

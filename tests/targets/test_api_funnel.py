@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -20,13 +19,6 @@ from tests.targets.ladder_example import ENTERED, climb_example
 
 STAGES = ["prep", "contact", "needs", "proposal", "negotiation", "signing"]
 DEFAULT = dict(zip(STAGES, [100, 50, 20, 10, 5, 3], strict=True))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def client(user=None) -> APIClient:

@@ -17,13 +17,6 @@ from salesladder.org.services import api_token_create
 from tests.factories import lost_reason, make_deal, rep
 
 
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def client(user) -> APIClient:
     c = APIClient()
     c.force_login(user)

@@ -4,7 +4,6 @@ shows is unchanged (the team tree, deleted deals); otherwise they are computed f
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -14,13 +13,6 @@ from targets.services import nightly_run
 from tests.factories import make_deal
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():  # type: ignore[no-untyped-def]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _admin(org) -> APIClient:  # type: ignore[no-untyped-def]

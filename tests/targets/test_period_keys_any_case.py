@@ -8,7 +8,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from pipeline.models import Stage
@@ -20,13 +19,6 @@ from tests.factories import make_deal
 from tests.targets.builders import set_quotas
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def api(user) -> APIClient:

@@ -4,7 +4,6 @@ label as shown to the user (so in their language), then by code."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from pipeline.models import LostReason, Stage
@@ -13,13 +12,6 @@ from targets.dashboard import lost_reason_rows
 from tests.factories import lost_reason, make_deal
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttles():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _lose(org, codes: list[str]) -> None:
