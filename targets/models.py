@@ -161,12 +161,13 @@ class FunnelSnapshot(models.Model):
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # (period, as_of) first: a night's rows are appended at the end of the index, and every reader (a
+        # day's rows of a period, some scopes among them) walks one range of it
         constraints = [
             models.UniqueConstraint(
-                fields=["scope_type", "scope_id", "period", "as_of", "stage"], name="funnel_snapshot_key"
+                fields=["period", "as_of", "scope_type", "scope_id", "stage"], name="funnel_snapshot_key"
             )
         ]
-        indexes = [models.Index(fields=["period", "as_of", "scope_type"])]
 
     def __str__(self) -> str:
         return f"{self.scope_type}:{self.scope_id} {self.period}@{self.as_of} {self.stage}={self.entered}"
@@ -191,7 +192,8 @@ class ScopeSnapshot(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["scope_type", "scope_id", "period", "as_of"], name="scope_snapshot_key")
+            # (as the funnel's: the nightly run reads a day's rows of a period)
+            models.UniqueConstraint(fields=["period", "as_of", "scope_type", "scope_id"], name="scope_snapshot_key")
         ]
 
     def __str__(self) -> str:
