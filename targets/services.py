@@ -35,7 +35,7 @@ from targets.models import NightlyLedgerState, NightlyRun, Quota, ScopeType
 from targets.periods import Period, PeriodKind, org_today
 from targets.selectors import nightly_delta, nightly_sql
 from targets.selectors import signature as signatures
-from targets.selectors.funnel import end_of_day
+from targets.selectors.funnel import end_of_day, window
 from targets.selectors.quotas import org_quotas, team_quotas, user_quotas
 from targets.selectors.scope import ORG_SCOPE_ID
 from targets.stale import stale_flags_update
@@ -255,6 +255,8 @@ def snapshots_compute(
         seen_up_to=prev.max_id if prev else 0, check_after=check_after, hist=hist.table if hist else None
     )
     stats["stays_filled"] = filled.count
+    if hist is not None and periods:  # the deltas read their periods' windows only
+        hist.narrow(min(window(p, as_of)[0] for p in periods))
     stats["timings"]["stays"] = round(_time.monotonic() - clock, 3)
     for period in periods:
         clock = _time.monotonic()

@@ -4,10 +4,10 @@ builds on, read ONCE into a temporary table that every delta query of the run sh
 ``NightHistories.build`` copies the moves (create/forward/backward, with their stored stays), losses and
 reopenings of every deal with a transition new to the previous run (id above its watermark or one of its
 gaps — see ``targets.watermark`` — or occurring at or after the end of its as-of day) or listed (the deals
-whose values changed since, for the outcome ledgers): their whole histories, read by a bitmap of those
-deals' rows only (~20 k deals, ~80 k rows for 1 % of a million deals changed). The stays check and the
-delta queries then read that small table instead of probing the
-transitions' deal index again per figure and period.
+whose values changed since, for the outcome ledgers): their whole histories, read from the deal-history
+index (~10 k deals, ~40 k rows for 1 % of a million deals changed). The stays check reads the whole
+histories; then the table keeps only the rows inside the run's period windows (``narrow``: ~13 k rows), which
+every delta query reads instead of probing the transitions' deal index again per figure and period.
 
 Each delta counts what is new to the previous run among the rows it reads, so reading more deals than the
 changed ones adds nothing: a deal with no transition new to the previous run has only transitions the
@@ -27,6 +27,7 @@ from targets.selectors.nightly_sql import EXIT_SQL, _materialized, id_rows, keye
 from targets.selectors.sql import ENTRY_SQL, MOVE_SQL, T, Watermark, db_dt, group_teams, seen_ids, unseen_ids
 
 HIST = "nightly_histories"
+HIST_WINDOWS = "nightly_histories_windows"  # (the rows inside the run's period windows, after ``narrow``)
 HIST_KINDS = "('create', 'forward', 'backward', 'lose', 'reopen')"
 
 
@@ -64,7 +65,8 @@ class NightHistories:
                 UNION ALL {listed}"""
         match = f"= ANY(ARRAY({deal_ids}))" if pg else f"IN ({deal_ids})"
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {HIST}")
+            for table in (HIST, HIST_WINDOWS):
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
             # ``arrived``: a move's previous move (when the deal arrived in the stage it leaves), for the stays check
             cursor.execute(
                 f"""CREATE TEMPORARY TABLE {HIST} AS
@@ -76,6 +78,18 @@ class NightHistories:
                 [since, db_dt(prev_cutoff), ids],
             )
         return cls(max_id=max_id, prev_cutoff=prev_cutoff)
+
+    def narrow(self, start: datetime) -> None:
+        """Keep only the rows occurring at or after ``start`` (the earliest period window of the run): the
+        whole histories are for the stays check, which has run; every delta reads its period's window only.
+        A copy (~a third of the rows), so the later scans do not walk the dropped rows' pages."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {HIST_WINDOWS} AS SELECT * FROM {self.table} WHERE occurred_at >= %s",
+                [db_dt(start)],
+            )
+            cursor.execute(f"DROP TABLE {self.table}")
+        self.table = HIST_WINDOWS
 
     def drop(self) -> None:
         with connection.cursor() as cursor:
@@ -140,8 +154,9 @@ def cohort_delta_all(
     reached_by: datetime,
 ) -> dict:
     """Per (scope_type, scope_id, stage): (deal in the scope's prep cohort of ``[start, cutoff)``, deal
-    entered the stage before ``reached_by``) pairs the previous run did not count (its cohort membership
-    or its reach is new). One query for every scope, over the night's histories."""
+    entered the stage in ``[start, reached_by)``, as ``cohort_all`` counts) pairs the previous run did not
+    count (its cohort membership or its reach is new). One query for every scope, over the night's
+    histories."""
     g = group_teams(closure)
     old_t, old_params = hist.old("t")
     old_e, _same = hist.old("e")
@@ -151,7 +166,8 @@ def cohort_delta_all(
     cohort = """cohort AS (SELECT st, sid, deal_id, MAX(old) AS was FROM keyed GROUP BY 1, 2, 3)"""
     reach = f"""reach AS (
             SELECT e.deal_id, e.to_stage, MAX({old_e}) AS was FROM {hist.table} e
-            WHERE e.deal_id IN (SELECT deal_id FROM src) AND e.kind IN {ENTRY_SQL} AND e.occurred_at < %s
+            WHERE e.deal_id IN (SELECT deal_id FROM src) AND e.kind IN {ENTRY_SQL}
+            AND e.occurred_at >= %s AND e.occurred_at < %s
             GROUP BY 1, 2)"""
     sql = f"""
         {g.with_clause(src, keyed_union("src", "deal_id, old"), cohort, reach)}
@@ -159,5 +175,5 @@ def cohort_delta_all(
         FROM cohort c JOIN reach r ON r.deal_id = c.deal_id
         WHERE NOT (c.was = 1 AND r.was = 1)
         GROUP BY 1, 2, 3"""
-    params = [*g.cte_params, *old_params, db_dt(start), db_dt(cutoff), *old_params, db_dt(reached_by)]
+    params = [*g.cte_params, *old_params, db_dt(start), db_dt(cutoff), *old_params, db_dt(start), db_dt(reached_by)]
     return {(st, int(sid), stage): int(n) for st, sid, stage, n in run_hashed(sql, params)}
