@@ -128,6 +128,9 @@ def changed_deals(*, since: datetime, max_id: int) -> list[int]:
 BY_ID = {"enable_seqscan": "off", "enable_bitmapscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
 
 
+DEAL_COLUMNS = "d.id, d.owner_id, d.team_id, d.expected_close_date, d.amount, d.stage, d.status, d.is_stale"
+
+
 def apply_changed(*, since: datetime, max_id: int) -> list[int]:
     """``apply`` to ``changed_deals(since=, max_id=)``, which it returns. On PostgreSQL one statement: the
     deals updated since are read as the ``updated_at`` index walks to them (no second look-up by primary
@@ -136,15 +139,13 @@ def apply_changed(*, since: datetime, max_id: int) -> list[int]:
         changed = changed_deals(since=since, max_id=max_id)
         apply(changed)
         return changed
-    columns = "d.id, d.owner_id, d.team_id, d.expected_close_date, d.amount, d.stage, d.status, d.is_stale"
-    touched = f"""updated AS MATERIALIZED (SELECT {columns} FROM {D} d WHERE d.updated_at >= %s),
+    touched = f"""updated AS MATERIALIZED (SELECT {DEAL_COLUMNS} FROM {D} d WHERE d.updated_at >= %s),
         touched AS MATERIALIZED (
             SELECT * FROM updated
             UNION ALL
-            SELECT {columns} FROM {D} d
-            WHERE d.id = ANY(ARRAY(SELECT deal_id FROM {T} WHERE id > %s EXCEPT SELECT id FROM updated))),
-        ids AS (SELECT id FROM touched)"""
-    rows = _apply_pg(touched, _open_rows(source="touched"), [db_dt(since), max_id], returning=True)
+            SELECT {DEAL_COLUMNS} FROM {D} d
+            WHERE d.id = ANY(ARRAY(SELECT deal_id FROM {T} WHERE id > %s EXCEPT SELECT id FROM updated)))"""
+    rows = _apply_pg(touched, [db_dt(since), max_id], returning=True)
     return [int(r[0]) for r in rows]
 
 
@@ -156,7 +157,9 @@ def apply(ids: Sequence[int]) -> None:
     match, param = _ids(ids)
     if connection.vendor == "postgresql":
         # the ids passed once, the deals looked up by primary key
-        _apply_pg("ids AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id)", _open_rows(ids="ids"), [param])
+        touched = f"""touched AS MATERIALIZED (
+            SELECT {DEAL_COLUMNS} FROM unnest(%s::bigint[]) i(id) JOIN {D} d ON d.id = i.id)"""
+        _apply_pg(touched, [param])
         return
     old_rows = f"SELECT owner_id, team_id, month, units, is_stale FROM {L} WHERE deal_id {match}"
     gone = f"DELETE FROM {L} WHERE deal_id {match} AND deal_id NOT IN (SELECT id FROM cur)"
@@ -169,23 +172,40 @@ def apply(ids: Sequence[int]) -> None:
         cursor.execute(f"DELETE FROM {TOT} WHERE deals = 0", [])
 
 
-def _apply_pg(ids: str, cur: str, params: list[Any], *, returning: bool = False) -> list[tuple[Any, ...]]:
+def _apply_pg(touched: str, params: list[Any], *, returning: bool = False) -> list[tuple[Any, ...]]:
     """PostgreSQL: one statement — the totals, the ledger's new rows and its closed deals read the same
-    snapshot; the deals and the ledger rows by index, never a pass; ledger rows that did not change are not
-    rewritten. ``ids``: CTE(s) ending with ``ids`` (the deals' ids), ``cur``: their ledger rows now."""
-    differs = f"""({L}.owner_id, {L}.team_id, {L}.month, {L}.units, {L}.is_stale) IS DISTINCT FROM
-        (excluded.owner_id, excluded.team_id, excluded.month, excluded.units, excluded.is_stale)"""
+    snapshot; the deals and the ledger rows by index, never a pass. ``touched``: CTE(s) ending with
+    ``touched``, the deals' rows (``DEAL_COLUMNS``). Each deal meets its ledger row once (one probe of the
+    ledger's key, which also yields the row's address): the rewrite and the delete then reach the row by that
+    address (a TID scan), not by a second probe; ledger rows that did not change are not rewritten."""
+    month = _month("d.expected_close_date")
+    old = ", ".join(f"b.old_{c}" for c in ("owner_id", "team_id", "month", "units", "is_stale"))
+    new = "b.owner_id, b.team_id, b.month, b.units, b.is_stale"
     rows = run_planned(
-        f"""WITH {ids},
-            cur AS MATERIALIZED ({cur}),
-            old AS MATERIALIZED (
-                SELECT l.deal_id, l.owner_id, l.team_id, l.month, l.units, l.is_stale
-                FROM ids i JOIN {L} l ON l.deal_id = i.id),
-            gone AS (DELETE FROM {L} WHERE deal_id = ANY(ARRAY(SELECT deal_id FROM old EXCEPT SELECT id FROM cur))),
-            put AS ({_put()} WHERE {differs}),
+        f"""WITH {touched},
+            both_rows AS MATERIALIZED (
+                SELECT d.id, d.status = 'open' AND sc.stage IS NOT NULL AS is_open,
+                       d.owner_id, d.team_id, COALESCE({month}, '') AS month,
+                       CAST(ROUND(COALESCE(d.amount, 0) * 100) AS BIGINT) * sc.probability AS units, d.is_stale,
+                       l.ctid AS tid, l.owner_id AS old_owner_id, l.team_id AS old_team_id, l.month AS old_month,
+                       l.units AS old_units, l.is_stale AS old_is_stale
+                FROM touched d LEFT JOIN {SC} sc ON sc.stage = d.stage LEFT JOIN {L} l ON l.deal_id = d.id),
+            gone AS (DELETE FROM {L} USING both_rows b WHERE {L}.ctid = b.tid AND NOT b.is_open),
+            rewritten AS (
+                UPDATE {L} SET owner_id = b.owner_id, team_id = b.team_id, month = b.month, units = b.units,
+                    is_stale = b.is_stale
+                FROM both_rows b WHERE {L}.ctid = b.tid AND b.is_open AND ({old}) IS DISTINCT FROM ({new})),
+            added AS (
+                INSERT INTO {L} ({LEDGER_COLUMNS})
+                SELECT id, owner_id, team_id, month, units, is_stale FROM both_rows WHERE is_open AND tid IS NULL),
+            cur AS (SELECT owner_id, team_id, month, units, is_stale FROM both_rows WHERE is_open),
+            old AS (
+                SELECT old_owner_id AS owner_id, old_team_id AS team_id, old_month AS month, old_units AS units,
+                       old_is_stale AS is_stale
+                FROM both_rows WHERE tid IS NOT NULL),
             delta AS ({_delta()}),
             totals AS ({_upsert_totals()})
-            SELECT id FROM ids""",
+            SELECT id FROM both_rows""",
         params,
         fetch=returning,
         **BY_ID,

@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.models import Deal, LostReason, Stage, StageConfig, StageTransition
-from pipeline.services import deal_lose, deal_update
+from pipeline.services import deal_lose, deal_reopen, deal_update
+from targets import nightly_ledger
 from targets.models import NightlyLedgerState, NightlyOpenDeal, NightlyOpenTotal, ScopeSnapshot
 from targets.nightly_scope import units_text
 from targets.services import nightly_run
@@ -266,3 +267,46 @@ def test_a_deal_moved_without_its_update_stamp_is_found_by_its_new_transition(or
 
     needs = StageConfig.objects.get(stage=Stage.NEEDS).probability
     assert _scope("user", org.nina.pk).weighted_pipeline == {"": f"{Decimal('12.34') * needs / 100:.2f}"}
+
+
+def _ledger() -> tuple[list[tuple], list[tuple]]:  # type: ignore[type-arg]
+    deals = NightlyOpenDeal.objects.order_by("deal_id").values_list(
+        "deal_id", "owner_id", "team_id", "month", "units", "is_stale"
+    )
+    totals = NightlyOpenTotal.objects.order_by("owner_id", "team_id", "month").values_list(
+        "owner_id", "team_id", "month", "units", "deals", "stale"
+    )
+    return list(deals), list(totals)
+
+
+def _assert_ledger_equals_a_rebuild() -> None:
+    """The ledger an incremental run left (not the one a full recompute would rebuild afterwards) holds the
+    rows a rebuild from the deals gives, row for row: a wrong row would skew a later night's delta."""
+    kept = _ledger()
+    nightly_ledger.rebuild()
+    assert kept == _ledger()
+
+
+@pytest.mark.django_db
+def test_the_ledger_an_incremental_run_keeps_equals_a_rebuild_through_losing_and_reopening(org, open_deals):  # type: ignore[no-untyped-def]
+    # night 1: one deal lost (its row leaves), one handed over, one new deal (a row arrives)
+    lost = deal_lose(deal=Deal.objects.get(pk=open_deals[0].pk), reason=LostReason.objects.first(), actor=org.alice)
+    deal_update(deal=Deal.objects.get(pk=open_deals[2].pk), actor=org.manager, owner=org.alice)
+    new = make_deal(owner=org.nina, stage=Stage.PROPOSAL, amount=Decimal("99.99"))
+
+    nightly_run(run_date=NEXT_DAY)
+
+    assert not NightlyOpenDeal.objects.filter(deal_id=lost.pk).exists()
+    assert NightlyOpenDeal.objects.filter(deal_id=new.pk, owner_id=org.nina.pk).exists()
+    _assert_ledger_equals_a_rebuild()
+
+    # night 2: the lost deal reopened (its row comes back once), the new deal edited
+    deal_reopen(deal=Deal.objects.get(pk=lost.pk), actor=org.alice)
+    deal_update(deal=Deal.objects.get(pk=new.pk), actor=org.nina, amount=Decimal("10.00"))
+
+    stats = nightly_run(run_date=NEXT_DAY + timedelta(days=1))
+
+    assert stats["ledger"]["mode"] == "incremental"
+    assert NightlyOpenDeal.objects.filter(deal_id=lost.pk).count() == 1
+    _assert_ledger_equals_a_rebuild()
+    assert _scope("user", org.alice.pk, as_of=NEXT_DAY + timedelta(days=1)).open_count == 3
