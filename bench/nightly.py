@@ -6,9 +6,15 @@ Measures, in one run on the same data:
 1. a bare single-pass SQL aggregate over the whole transitions table
    (COUNT(DISTINCT deal) GROUP BY owner, stage, month) — the yardstick;
 2. the full nightly recompute (stale flags + funnel/attainment/scope snapshots for every rep, team
-   and the org, current and previous period), as of yesterday;
-3. an incremental nightly run for today after 1 % of the deals changed (a forward move each);
-4. funnel + attainment for a 50-rep team (a region with 5 sub-teams), ``--repeat`` times: p50/p95.
+   and the org, current and previous period), as of today: it has counted every generated transition;
+3. the next night's incremental run (as of tomorrow) after 1 % of the deals changed (a forward move
+   each, now) — exactly those changes are new to it. ``--full-day yesterday`` puts the full run a day
+   earlier (the flow of earlier sessions): the incremental run (as of today) then also absorbs the
+   generated data's last day (~0.4 % of the deals more: the day's new deals, moves and closings);
+4. funnel + attainment for a 50-rep team (a region with 5 sub-teams), ``--repeat`` times: p50/p95,
+   after the full run and after the incremental one. Today's reads build on the latest snapshot as of
+   today at most plus what is new since: in the default flow nothing, then the touched 1 % (the
+   incremental run is tomorrow's); with ``--full-day yesterday`` the generated last day, then nothing.
 Prints the figures and the ratios against the targets (full ≤ 2× bare, incremental ≤ 10 % of full,
 p95 ≤ 50 ms).
 """
@@ -91,10 +97,33 @@ def touch(fraction: float) -> int:
     return n
 
 
+def live_percentiles(repeat: int) -> tuple[float, float, int]:
+    """Funnel + attainment of the current period for a 50-rep team (a region with 5 sub-teams), read live
+    (the latest snapshot of the period + what is new since), ``repeat`` times: p50, p95 (ms), reps."""
+    region = Team.objects.get(name="Bench region 0")
+    scope = Scope.for_team(region)
+    period = Period.current()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        funnel(scope=scope, period=period)
+        attainment(scope=scope, period=period)
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p95 = samples[max(0, int(round(0.95 * len(samples))) - 1)]
+    return statistics.median(samples), p95, len(attainment(scope=scope, period=period).rows) // 6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=100)
     parser.add_argument("--touch", type=float, default=0.01, help="Share of deals changed before the incremental run")
+    parser.add_argument(
+        "--full-day",
+        choices=["today", "yesterday"],
+        default="today",
+        help="As of which day the full run counts (the incremental run is the night after it)",
+    )
     args = parser.parse_args()
 
     deals = Deal.objects.count()
@@ -105,52 +134,54 @@ def main() -> None:
     bare_s, groups = timed(bare_aggregate)
     print(f"bare aggregate (COUNT DISTINCT deal by owner, stage, month): {bare_s:.2f} s ({groups:,} groups)")
 
-    today = org_today()
-    yesterday = today - timedelta(days=1)
+    full_day = org_today() - timedelta(days=1 if args.full_day == "yesterday" else 0)
+    next_day = full_day + timedelta(days=1)
     for model in (FunnelSnapshot, ScopeSnapshot, NightlyRun):
         model.objects.all().delete()
     # Fresh data has never been flagged: the first flagging (a one-off rewrite of every quiet deal) is
     # not what a night costs, so it runs before the clock starts.
-    flag_s, flagged = timed(lambda: stale_flags_update(as_of=yesterday))
+    flag_s, flagged = timed(lambda: stale_flags_update(as_of=full_day))
     print(f"first stale flagging of fresh data (not timed below): {flagged:,} deals in {flag_s:.2f} s")
     # ... and it rewrote half of the deals table: vacuum it, as autovacuum would before the next night
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {D}")
-    full_s, full = timed(lambda: nightly_run(run_date=yesterday, full=True))
+    full_s, full = timed(lambda: nightly_run(run_date=full_day, full=True))
     print(
-        f"full nightly recompute ({yesterday}): {full_s:.2f} s — {full['funnel_rows']:,} funnel rows, "
+        f"full nightly recompute ({full_day}): {full_s:.2f} s — {full['funnel_rows']:,} funnel rows, "
         f"{full['scope_rows']:,} scope rows, periods {', '.join(full['periods'])}"
     )
     print("  phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in full["timings"].items()))
+    # live reads of today build on the latest run as of today at most: the full run in the default flow
+    # (first: nothing new since it; second: the touched 1 %), the incremental run with --full-day yesterday
+    # (first: the generated data's last day new since the full run; second: nothing new)
+    first_p50, first_p95, reps = live_percentiles(args.repeat)
+    states = ["nothing new since the snapshot", "1 % of the deals changed since"]
+    if args.full_day == "yesterday":
+        states = ["a day's generated activity since the snapshot", "nothing new since the snapshot"]
+    print(
+        f"funnel + attainment, {reps}-rep team, {args.repeat}×, after the full run ({states[0]}): "
+        f"p50 {first_p50:.1f} ms, p95 {first_p95:.1f} ms"
+    )
     touched_s, touched = timed(lambda: touch(args.touch))
     print(f"touched {touched:,} deals ({touched / max(deals, 1):.2%}) with a forward move in {touched_s:.2f} s")
-    inc_s, inc = timed(lambda: nightly_run(run_date=today))
+    inc_s, inc = timed(lambda: nightly_run(run_date=next_day))
     modes = ", ".join(f"{k} {v}" for k, v in inc["periods"].items())
     outcomes = ", ".join(f"{k} {v}" for k, v in inc.get("outcomes", {}).items())
     ledger = inc.get("ledger", {})
-    print(f"incremental nightly run ({today}): {inc_s:.2f} s (funnel: {modes}; outcomes: {outcomes})")
+    print(f"incremental nightly run ({next_day}): {inc_s:.2f} s (funnel: {modes}; outcomes: {outcomes})")
     print(f"  open-deal ledger: {ledger.get('mode')}, {ledger.get('changed', '-')} changed deals read")
     print("  phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in inc["timings"].items()))
 
-    region = Team.objects.get(name="Bench region 0")
-    scope = Scope.for_team(region)
-    period = Period.current()
-    samples = []
-    for _ in range(args.repeat):
-        started = time.perf_counter()
-        funnel(scope=scope, period=period)
-        attainment(scope=scope, period=period)
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    p50 = statistics.median(samples)
-    p95 = samples[max(0, int(round(0.95 * len(samples))) - 1)]
-    reps = len(attainment(scope=scope, period=period).rows) // 6
-    print(f"funnel + attainment, {reps}-rep team, {args.repeat}×: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-
+    second_p50, second_p95, reps = live_percentiles(args.repeat)
+    print(
+        f"funnel + attainment, {reps}-rep team, {args.repeat}×, after the incremental run ({states[1]}): "
+        f"p50 {second_p50:.1f} ms, p95 {second_p95:.1f} ms"
+    )
     print("\nratios (target):")
     print(f"  full / bare aggregate     = {full_s / bare_s:.2f}  (≤ 2)  {'OK' if full_s <= 2 * bare_s else 'MISSED'}")
     print(f"  incremental / full        = {inc_s / full_s:.1%} (≤ 10 %) {'OK' if inc_s <= 0.1 * full_s else 'MISSED'}")
-    print(f"  funnel+attainment p95     = {p95:.1f} ms (≤ 50 ms) {'OK' if p95 <= 50 else 'MISSED'}")
+    for state, p95 in zip(states, (first_p95, second_p95), strict=True):
+        print(f"  funnel+attainment p95     = {p95:.1f} ms (≤ 50 ms) {'OK' if p95 <= 50 else 'MISSED'}  ({state})")
 
 
 if __name__ == "__main__":
