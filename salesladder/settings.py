@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -172,6 +173,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Minutes between refreshes of today's snapshots (0: none; at most 59, a divisor of 60 keeps them even).
+SALESLADDER_SNAPSHOT_REFRESH_MINUTES = env.int("SALESLADDER_SNAPSHOT_REFRESH_MINUTES", default=15)
+if not 0 <= SALESLADDER_SNAPSHOT_REFRESH_MINUTES <= 59:
+    raise ImproperlyConfigured("SALESLADDER_SNAPSHOT_REFRESH_MINUTES must be 0 (no refresh) to 59.")
 CELERY_BEAT_SCHEDULE: dict = {
     # 01:00 in the organisation's time zone (CELERY_TIMEZONE): snapshots as of the day that just ended,
     # stale flags, period-end hooks. Idempotent, so a double fire or a retry changes nothing.
@@ -182,6 +187,18 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "targets.tasks.stage_win_rates_task",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Today's snapshots so far (targets.services.snapshots_refresh), so a live funnel read carries only the
+    # changes of the last few minutes on top of a snapshot, not the whole day's (see below).
+    **(
+        {
+            "targets-refresh": {
+                "task": "targets.tasks.snapshots_refresh_task",
+                "schedule": crontab(minute=f"*/{SALESLADDER_SNAPSHOT_REFRESH_MINUTES}"),
+            }
+        }
+        if SALESLADDER_SNAPSHOT_REFRESH_MINUTES
+        else {}
+    ),
     # Idempotency-Key answers are kept 24 h; forget older ones hourly.
     "pipeline-prune-idempotency-keys": {
         "task": "pipeline.tasks.prune_idempotency_keys",

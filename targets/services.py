@@ -290,9 +290,12 @@ def snapshots_compute(
 # --- the nightly run -------------------------------------------------------------------------
 
 
-def _nothing_new(run: NightlyRun, max_id: int) -> bool:
-    """The day's run finished and nothing it reads has changed since (a second beat, a retry)."""
+def _nothing_new(run: NightlyRun, max_id: int, *, refresh: bool) -> bool:
+    """The day's run finished and nothing it reads has changed since (a second beat, a retry). A nightly
+    run never skips the day's last refresh: that one left the stale flags and the hooks to it."""
     if run.finished_at is None or run.stats.get("max_transition_id") != max_id:
+        return False
+    if run.stats.get("refresh") and not refresh:
         return False
     seen = watermark.from_stats(run.stats)
     if seen is None or watermark.still_unseen(seen):  # a transaction it could not see has committed since
@@ -305,10 +308,21 @@ def _nothing_new(run: NightlyRun, max_id: int) -> bool:
     return all(t is None or t < run.watermark for t in latest)
 
 
+def snapshots_refresh(*, progress: Progress | None = None) -> dict[str, Any]:
+    """Today's snapshots so far, for the live reads of the day to build on (the beat runs it every
+    ``SALESLADDER_SNAPSHOT_REFRESH_MINUTES``): a live read is the latest snapshot + what is new since, and
+    what is new since last night grows all day (1 % of the deals moved: ~0.2 s for a 50-rep team's funnel
+    and attainment, ~25 ms right after a run). The nightly run's snapshot work, incremental, without its
+    stale flags and hooks, which belong to the day once it has ended (the nightly run of that day then
+    recomputes instead of skipping: see ``_nothing_new``)."""
+    return nightly_run(run_date=org_today(), progress=progress, refresh=True)
+
+
 def nightly_run(
-    *, run_date: date | None = None, full: bool = False, progress: Progress | None = None
+    *, run_date: date | None = None, full: bool = False, progress: Progress | None = None, refresh: bool = False
 ) -> dict[str, Any]:
-    """Stale flags, snapshots (as of the end of ``run_date``, default today so far) and the hooks.
+    """Stale flags, snapshots (as of the end of ``run_date``, default today so far) and the hooks
+    (``refresh``: the snapshots only, see ``snapshots_refresh``).
 
     One transaction reading one snapshot of the data (PostgreSQL: REPEATABLE READ when the run is not
     inside a caller's transaction), taken when it records its transition watermark: what commits while
@@ -329,17 +343,17 @@ def nightly_run(
     attempt = 1
     while True:
         try:
-            stats = _run_in_transaction(run_date=run_date, full=full, progress=progress)
+            stats = _run_in_transaction(run_date=run_date, full=full, progress=progress, refresh=refresh)
             break
         except OperationalError as exc:
             if attempt >= SERIALIZATION_RETRIES or not _serialization_failure(exc) or connection.in_atomic_block:
                 raise
             log.warning("nightly run %s: a deal changed under the run (%s); starting over", run_date, exc)
             attempt += 1
-    return _run_hooks(run_date, stats)
+    return stats if refresh else _run_hooks(run_date, stats)
 
 
-def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None) -> dict[str, Any]:
+def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None, refresh: bool) -> dict[str, Any]:
     started = _time.monotonic()
     # (with autocommit off a transaction is already open: it keeps its level, as a caller's atomic block does)
     outermost = connection.get_autocommit() and not connection.in_atomic_block
@@ -365,7 +379,7 @@ def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None
         run = NightlyRun.objects.select_for_update().get(run_date=run_date)
         _seen, mark = watermark.capture(reading)  # before anything is read (see targets.watermark)
         max_id = int(mark["max_transition_id"])
-        if not full and _nothing_new(run, max_id):
+        if not full and _nothing_new(run, max_id, refresh=refresh):
             # nothing new: no snapshot work; the hooks still run, after the lock is released
             return {**run.stats, "skipped": True}
         return _compute_and_record(
@@ -377,6 +391,7 @@ def _run_in_transaction(*, run_date: date, full: bool, progress: Progress | None
             full=full,
             progress=progress,
             started=started,
+            refresh=refresh,
         )
 
 
@@ -409,14 +424,15 @@ def _compute_and_record(
     full: bool,
     progress: Progress | None,
     started: float,
+    refresh: bool,
 ) -> dict[str, Any]:
-    """The run's work inside its locked transaction: stale flags, snapshots, the run record (its watermark
-    time: ``snapshot_at``, when its snapshot was taken)."""
+    """The run's work inside its locked transaction: stale flags (not on a refresh), snapshots, the run
+    record (its watermark time: ``snapshot_at``, when its snapshot was taken)."""
     prev = None if full else _previous_run(run_date)
     clock = _time.monotonic()
-    stale = stale_flags_update(as_of=run_date)
+    stale = None if refresh else stale_flags_update(as_of=run_date)
     stale_seconds = round(_time.monotonic() - clock, 3)
-    if progress:
+    if progress and not refresh:
         progress("stale flags")
     stats = snapshots_compute(
         as_of=run_date, incremental=not full, progress=progress, previous=prev, ledger_since=since
@@ -428,6 +444,7 @@ def _compute_and_record(
             **mark,
             "stale_changed": stale,
             "full": full or prev is None,
+            "refresh": refresh,
             "seconds": round(_time.monotonic() - started, 3),
         }
     )
