@@ -366,24 +366,28 @@ def unseen_ids(column: str, max_id: int) -> str:
     return f"({column} > %s OR {column} IN ({gaps}))" if gaps else f"{column} > %s"
 
 
-def changed_deals_sql(*, kinds: str = ENTRY_SQL, max_id: int = 0) -> str:
+def changed_deals_sql(*, kinds: str = ENTRY_SQL, max_id: int = 0, where: str = "") -> str:
     """SELECT of the deals with a transition of ``kinds`` in ``[low, high)`` that is new to a previous run
-    (id above ``max_id`` or one of its gaps, or occurring at or after ``prev_cutoff``); parameters from
+    (id above ``max_id`` or one of its gaps, or occurring at or after ``prev_cutoff``) — and matches
+    ``where`` (``AND …`` on alias ``n``, e.g. a grouping's scope filter); parameters from
     ``changed_params``. A UNION of a primary-key range and an occurred_at range, each served by an index
     (an OR of the two would read the whole period)."""
     # the new ids first, alone (OFFSET 0 fences it on PostgreSQL, whose planner would otherwise AND the
     # primary-key range with a whole period's range of the time index)
     fence = " OFFSET 0" if connection.vendor == "postgresql" else ""
+    columns = "deal_id, kind, occurred_at, owner_id, team_id"
     return f"""
-            SELECT n.deal_id FROM (SELECT deal_id, kind, occurred_at FROM {T} WHERE {unseen_ids("id", max_id)}{fence}) n
-            WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s
+            SELECT n.deal_id FROM (SELECT {columns} FROM {T} WHERE {unseen_ids("id", max_id)}{fence}) n
+            WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s {where}
             UNION
             SELECT n.deal_id FROM {T} n
-            WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s"""
+            WHERE n.kind IN {kinds} AND n.occurred_at >= %s AND n.occurred_at < %s {where}"""
 
 
-def changed_params(*, max_id: int, low: datetime, high: datetime, prev_cutoff: datetime) -> list[Any]:
-    return [max_id, db_dt(low), db_dt(high), db_dt(max(low, prev_cutoff)), db_dt(high)]
+def changed_params(
+    *, max_id: int, low: datetime, high: datetime, prev_cutoff: datetime, where_params: Sequence[Any] = ()
+) -> list[Any]:
+    return [max_id, db_dt(low), db_dt(high), *where_params, db_dt(max(low, prev_cutoff)), db_dt(high), *where_params]
 
 
 def _before(alias: str, max_id: int) -> str:
@@ -394,9 +398,11 @@ def _before(alias: str, max_id: int) -> str:
 def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int, prev_cutoff: datetime) -> Counts:
     """Deals entering s in ``[start, cutoff)`` that the previous snapshot (transitions ``id <= max_id``
     occurring before ``prev_cutoff``) did not count. Transitions are append-only, so entered(s) only
-    grows: new = previous + this delta. Reads only the histories of deals with a new transition."""
+    grows: new = previous + this delta. Reads only the histories of deals with a new entry in the
+    grouping's scopes: a deal counts for a scope when every entry of it there is new, so it has one (a
+    team's figures need not read the histories of the whole organisation's changed deals)."""
+    changed = f"changed AS ({changed_deals_sql(max_id=max_id, where=g.for_alias('n').where)})"
     g = g.for_alias("t")
-    changed = f"changed AS ({changed_deals_sql(max_id=max_id)})"
     sql = f"""
         {g.with_clause(changed)}
         SELECT scope_id, to_stage, COUNT(*) FROM (
@@ -410,7 +416,9 @@ def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int
         GROUP BY 1, 2"""
     params = [
         *g.cte_params,
-        *changed_params(max_id=max_id, low=start, high=cutoff, prev_cutoff=prev_cutoff),
+        *changed_params(
+            max_id=max_id, low=start, high=cutoff, prev_cutoff=prev_cutoff, where_params=g.where_params
+        ),
         max_id,
         db_dt(prev_cutoff),
         db_dt(start),
