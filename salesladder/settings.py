@@ -193,7 +193,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         {
             "targets-refresh": {
                 "task": "targets.tasks.snapshots_refresh_task",
-                "schedule": crontab(minute=f"*/{SALESLADDER_SNAPSHOT_REFRESH_MINUTES}"),
+                # (from minute 7: not at 01:00 with the nightly run, which the refreshes of the day wait for)
+                "schedule": crontab(
+                    minute=f"{7 % SALESLADDER_SNAPSHOT_REFRESH_MINUTES}-59/{SALESLADDER_SNAPSHOT_REFRESH_MINUTES}"
+                ),
             }
         }
         if SALESLADDER_SNAPSHOT_REFRESH_MINUTES

@@ -416,9 +416,7 @@ def entered_delta(g: Grouping, *, start: datetime, cutoff: datetime, max_id: int
         GROUP BY 1, 2"""
     params = [
         *g.cte_params,
-        *changed_params(
-            max_id=max_id, low=start, high=cutoff, prev_cutoff=prev_cutoff, where_params=g.where_params
-        ),
+        *changed_params(max_id=max_id, low=start, high=cutoff, prev_cutoff=prev_cutoff, where_params=g.where_params),
         max_id,
         db_dt(prev_cutoff),
         db_dt(start),
