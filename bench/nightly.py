@@ -38,7 +38,7 @@ from salesladder.org.models import Team
 from targets.models import FunnelSnapshot, NightlyRun, ScopeSnapshot
 from targets.periods import Period, org_today
 from targets.selectors import Scope, attainment, funnel
-from targets.services import NIGHTLY_WORK_MEM, nightly_run, snapshots_refresh
+from targets.services import NIGHTLY_WORK_MEM, nightly_run
 from targets.stale import stale_flags_update
 
 T = StageTransition._meta.db_table
@@ -179,8 +179,9 @@ def main() -> None:
         f"funnel + attainment, {reps}-rep team, {args.repeat}×, after the incremental run ({states[1]}): "
         f"p50 {second_p50:.1f} ms, p95 {second_p95:.1f} ms"
     )
-    # what the beat does every SALESLADDER_SNAPSHOT_REFRESH_MINUTES: today's snapshots so far
-    refresh_s, refresh = timed(snapshots_refresh)
+    # what the beat's refresh does every SALESLADDER_SNAPSHOT_REFRESH_MINUTES (snapshots_refresh, which
+    # also waits for yesterday's nightly run — here the full run is today's): today's snapshots so far
+    refresh_s, refresh = timed(lambda: nightly_run(run_date=org_today(), refresh=True))
     how = "skipped: nothing new" if refresh.get("skipped") else "incremental"
     if "full" in refresh.get("outcomes", {}).values():
         how += "; outcomes recounted: the closed-deal ledger was as of another day"
