@@ -44,14 +44,17 @@ LEDGER_COLUMNS = "deal_id, owner_id, team_id, month, units, is_stale"
 DELETED_DEALS = "deleted_deals"
 
 
-def _open_rows(where: str = "", ids: str = "", source: str = "") -> str:
-    """The ledger rows of the open deals now (``where`` narrows them; ``ids``: only the deals whose ids the
-    CTE of that name lists, looked up by primary key; ``source``: a CTE of deal rows instead of the
-    table): one per deal."""
-    deals = f"{ids} i JOIN {D} d ON d.id = i.id" if ids else f"{source or D} d"
-    return f"""SELECT d.id, d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, '') AS month,
-               CAST(ROUND(COALESCE(d.amount, 0) * 100) AS BIGINT) * sc.probability AS units, d.is_stale
-            FROM {deals} JOIN {SC} sc ON sc.stage = d.stage WHERE d.status = 'open' {where}"""
+def _ledger_values() -> str:
+    """A deal's ledger values (deal alias d, its stage's configuration sc): owner, team, close month, amount
+    in cents × probability, stale flag."""
+    return f"""d.owner_id, d.team_id, COALESCE({_month("d.expected_close_date")}, '') AS month,
+        CAST(ROUND(COALESCE(d.amount, 0) * 100) AS BIGINT) * sc.probability AS units, d.is_stale"""
+
+
+def _open_rows(where: str = "") -> str:
+    """The ledger rows of the open deals now (``where`` narrows them): one per deal."""
+    return f"""SELECT d.id, {_ledger_values()}
+            FROM {D} d JOIN {SC} sc ON sc.stage = d.stage WHERE d.status = 'open' {where}"""
 
 
 def _ids(ids: Sequence[int]) -> tuple[str, Any]:
@@ -178,15 +181,12 @@ def _apply_pg(touched: str, params: list[Any], *, returning: bool = False) -> li
     ``touched``, the deals' rows (``DEAL_COLUMNS``). Each deal meets its ledger row once (one probe of the
     ledger's key, which also yields the row's address): the rewrite and the delete then reach the row by that
     address (a TID scan), not by a second probe; ledger rows that did not change are not rewritten."""
-    month = _month("d.expected_close_date")
     old = ", ".join(f"b.old_{c}" for c in ("owner_id", "team_id", "month", "units", "is_stale"))
     new = "b.owner_id, b.team_id, b.month, b.units, b.is_stale"
     rows = run_planned(
         f"""WITH {touched},
             both_rows AS MATERIALIZED (
-                SELECT d.id, d.status = 'open' AND sc.stage IS NOT NULL AS is_open,
-                       d.owner_id, d.team_id, COALESCE({month}, '') AS month,
-                       CAST(ROUND(COALESCE(d.amount, 0) * 100) AS BIGINT) * sc.probability AS units, d.is_stale,
+                SELECT d.id, d.status = 'open' AND sc.stage IS NOT NULL AS is_open, {_ledger_values()},
                        l.ctid AS tid, l.owner_id AS old_owner_id, l.team_id AS old_team_id, l.month AS old_month,
                        l.units AS old_units, l.is_stale AS old_is_stale
                 FROM touched d LEFT JOIN {SC} sc ON sc.stage = d.stage LEFT JOIN {L} l ON l.deal_id = d.id),

@@ -321,10 +321,11 @@ def snapshots_refresh(*, progress: Progress | None = None) -> dict[str, Any]:
     last refresh and yesterday's nightly run would split them into two chains of runs — a stay one chain
     rewrote would never leave the other's histograms, and each would recount the outcomes from scratch."""
     today = org_today()
-    yesterday = NightlyRun.objects.filter(run_date=today - timedelta(days=1), finished_at__isnull=False)
-    stats = yesterday.values_list("stats", flat=True).first()
+    yesterday = today - timedelta(days=1)
+    run = NightlyRun.objects.filter(run_date=yesterday, finished_at__isnull=False)
+    stats = run.values_list("stats", flat=True).first()
     if stats is None or stats.get("refresh"):
-        return {"skipped": True, "refresh": True, "waiting_for": (today - timedelta(days=1)).isoformat()}
+        return {"skipped": True, "refresh": True, "waiting_for": yesterday.isoformat()}
     return nightly_run(run_date=today, progress=progress, refresh=True)
 
 
